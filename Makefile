@@ -1,0 +1,35 @@
+# Every target sets itself up on a fresh machine: it creates .venv and installs ganghwa.
+# torch is pinned to 2.13.0, the CPU wheel; a looser spec pulls a multi-GB CUDA build.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint bench clean
+
+$(STAMP): pyproject.toml Makefile
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q torch==2.13.0
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	touch $(STAMP)
+
+## make demo: train DQN on CartPole-v1 (tuned), then evaluate, plot and record a video
+demo: $(STAMP)
+	$(BIN)/ganghwa train dqn CartPole-v1 --preset tuned --out runs
+	$(BIN)/ganghwa eval last --out runs --episodes 20
+
+## make test: lint, type-check and run the whole test suite
+test: $(STAMP) lint
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy src
+
+## make bench: ganghwa vs Stable-Baselines3, side by side (long; not part of the test suite)
+bench: $(STAMP)
+	$(BIN)/python benchmarks/dqn_vs_sb3.py --env CartPole-v1 --seeds 5
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache .mypy_cache .ruff_cache
