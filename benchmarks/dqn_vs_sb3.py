@@ -1,0 +1,146 @@
+"""ganghwa DQN against Stable-Baselines3 DQN, side by side on one machine, alternating by seed.
+
+Each training runs in a fresh process, one at a time: ganghwa seed 0, SB3 seed 0, ganghwa seed 1,
+... so that load on a shared machine falls on both libraries alike. Both are evaluated by the
+same code: 20 greedy episodes seeded seed+100000..., "solved" means a mean >= the threshold.
+
+    python benchmarks/dqn_vs_sb3.py --env CartPole-v1 --seeds 5             # solve race
+    python benchmarks/dqn_vs_sb3.py --env CartPole-v1 --mode raw --steps 20000  # steps/s
+    python benchmarks/dqn_vs_sb3.py --env LunarLander-v3 --seeds 5 --libs ganghwa
+
+Needs the bench extra: pip install -e ".[bench]".
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+# RL-Zoo's tuned DQN hyperparameters (rl-baselines3-zoo hyperparams/dqn.yml).
+RL_ZOO = {
+    "CartPole-v1": dict(total=50_000, learning_rate=2.3e-3, batch_size=64, buffer_size=100_000,
+                        learning_starts=1000, gamma=0.99, target_update_interval=10,
+                        train_freq=256, gradient_steps=128, exploration_fraction=0.16,
+                        exploration_final_eps=0.04, net_arch=[256, 256]),
+    "LunarLander-v3": dict(total=100_000, learning_rate=6.3e-4, batch_size=128,
+                           buffer_size=50_000, learning_starts=0, gamma=0.99,
+                           target_update_interval=250, train_freq=4, gradient_steps=-1,
+                           exploration_fraction=0.12, exploration_final_eps=0.1,
+                           net_arch=[256, 256]),
+}
+THRESHOLD = {"CartPole-v1": 475.0, "LunarLander-v3": 200.0}
+# The identical configuration for the raw-speed comparison (same work per env step).
+RAW = dict(learning_rate=1e-3, batch_size=128, buffer_size=100_000, learning_starts=1000,
+           gamma=0.99, target_update_interval=1000, train_freq=4, gradient_steps=1,
+           exploration_fraction=0.1, exploration_final_eps=0.05, net_arch=[256, 256])
+EVAL_EPISODES, EVAL_SEED = 20, 100_000
+
+
+def run_ganghwa(env_id: str, seed: int, mode: str, steps: int | None) -> dict[str, Any]:
+    from ganghwa import DQN, DQNConfig
+    from ganghwa.config import apply, preset_values
+
+    if mode == "raw":
+        hp = dict(total_steps=steps, hidden=(256, 256), lr=RAW["learning_rate"],
+                  batch_size=RAW["batch_size"], buffer_size=RAW["buffer_size"],
+                  learning_starts=RAW["learning_starts"], gamma=RAW["gamma"],
+                  target_update_interval=RAW["target_update_interval"], train_freq=4,
+                  gradient_steps=1, eps_duration=int(0.1 * steps), eps_end=0.05,
+                  double=False, eval_every=0, max_grad_norm=10.0)
+        cfg = apply(DQNConfig(), {**hp, "seed": seed, "env_id": env_id})
+    else:
+        values, _ = preset_values("tuned", "dqn", env_id)
+        cfg = apply(DQNConfig(), {**values, "seed": seed, "env_id": env_id})
+        if steps:
+            cfg = apply(cfg, {"total_steps": steps})
+    start = time.perf_counter()
+    model = DQN(env_id, config=cfg).learn(cfg.total_steps)
+    seconds = time.perf_counter() - start
+    # The final model is evaluated: when the run stopped early it is the one that reached
+    # stop_at; otherwise no best-model selection is used, as for SB3.
+    return _finish("ganghwa", env_id, seed, model.step, seconds, model.greedy_policy)
+
+
+def run_sb3(env_id: str, seed: int, mode: str, steps: int | None) -> dict[str, Any]:
+    import gymnasium as gym
+    import numpy as np
+    from stable_baselines3 import DQN as SB3DQN
+
+    hp = dict(RAW if mode == "raw" else RL_ZOO[env_id])
+    total = steps or int(hp.pop("total", 0)) or 50_000
+    hp.pop("total", None)
+    net_arch = hp.pop("net_arch")
+    model = SB3DQN("MlpPolicy", gym.make(env_id), policy_kwargs={"net_arch": net_arch},
+                   seed=seed, device="cpu", verbose=0, **hp)
+    start = time.perf_counter()
+    model.learn(total)
+    seconds = time.perf_counter() - start
+
+    def policy(obs: np.ndarray) -> np.ndarray:
+        return model.predict(obs, deterministic=True)[0]
+
+    return _finish("sb3", env_id, seed, total, seconds, policy)
+
+
+def _finish(lib: str, env_id: str, seed: int, steps: int, seconds: float, policy: Any
+            ) -> dict[str, Any]:
+    from ganghwa.evaluation import evaluate
+
+    result = evaluate(policy, env_id, EVAL_EPISODES, seed + EVAL_SEED)
+    return {"lib": lib, "env": env_id, "seed": seed, "steps": steps, "seconds": seconds,
+            "steps_per_s": steps / seconds, "eval_mean": result.mean,
+            "solved": result.mean >= THRESHOLD.get(env_id, float("inf"))}
+
+
+def _job(args: tuple[str, str, int, str, int | None]) -> dict[str, Any]:
+    lib, env_id, seed, mode, steps = args
+    return (run_ganghwa if lib == "ganghwa" else run_sb3)(env_id, seed, mode, steps)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--env", default="CartPole-v1")
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--mode", choices=("solve", "raw"), default="solve")
+    parser.add_argument("--steps", type=int, help="override the step budget")
+    parser.add_argument("--libs", default="ganghwa,sb3")
+    parser.add_argument("--out", default="bench-out")
+    args = parser.parse_args()
+    libs = args.libs.split(",")
+    jobs = [(lib, args.env, seed, args.mode, args.steps)
+            for seed in range(args.seeds) for lib in libs]
+    out = Path(args.out)
+    out.mkdir(exist_ok=True)
+    log = out / f"{args.env}-{args.mode}-{time.strftime('%Y%m%d-%H%M%S')}.jsonl"
+    results = []
+    ctx = mp.get_context("spawn")
+    for job in jobs:  # one fresh process per training, strictly alternating
+        with ctx.Pool(1) as pool:
+            result = pool.apply(_job, (job,))
+        results.append(result)
+        print(json.dumps(result), flush=True)
+        with log.open("a") as f:
+            f.write(json.dumps(result) + "\n")
+    print(f"\n{args.env}, mode {args.mode}, {args.seeds} seeds (raw lines: {log})")
+    print("| library | seeds solved | median wall time (s) | median env steps/s | eval means |")
+    print("|---|---|---|---|---|")
+    medians = {}
+    for lib in libs:
+        rows = [r for r in results if r["lib"] == lib]
+        medians[lib] = statistics.median(r["seconds"] for r in rows)
+        sps = statistics.median(r["steps_per_s"] for r in rows)
+        means = ", ".join(f"{r['eval_mean']:.0f}" for r in rows)
+        print(f"| {lib} | {sum(r['solved'] for r in rows)}/{len(rows)} | {medians[lib]:.1f} | "
+              f"{sps:,.0f} | {means} |")
+    if "ganghwa" in medians and "sb3" in medians:
+        print(f"\nwall-time ratio ganghwa/sb3: {medians['ganghwa'] / medians['sb3']:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,81 @@
+"""Replay memory: one preallocated ring of numpy arrays, sampled by index.
+
+Writes go to numpy (cheap for a handful of floats per step); reads go through torch views of
+the same memory, so sampling a batch is one gather per field and no copy through Python lists.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+import torch
+
+
+class Batch(NamedTuple):
+    """A sampled minibatch: obs, actions, rewards, next_obs, terminated (1.0 = no bootstrap)."""
+
+    obs: torch.Tensor
+    actions: torch.Tensor
+    rewards: torch.Tensor
+    next_obs: torch.Tensor
+    terminated: torch.Tensor
+
+
+class ReplayBuffer:
+    """Fixed-capacity FIFO of transitions; the oldest are overwritten first."""
+
+    FIELDS = ("obs", "actions", "rewards", "next_obs", "terminated")
+
+    def __init__(self, capacity: int, obs_shape: tuple[int, ...], obs_dtype: np.dtype | type = np.float32,
+                 device: torch.device | str = "cpu"):
+        self.capacity = capacity
+        self.device = torch.device(device)
+        self.obs = np.zeros((capacity, *obs_shape), dtype=obs_dtype)
+        self.next_obs = np.zeros((capacity, *obs_shape), dtype=obs_dtype)
+        self.actions = np.zeros(capacity, dtype=np.int64)
+        self.rewards = np.zeros(capacity, dtype=np.float32)
+        self.terminated = np.zeros(capacity, dtype=np.float32)
+        self._views = {name: torch.from_numpy(getattr(self, name)) for name in self.FIELDS}
+        self.pos = 0
+        self.size = 0
+
+    def __len__(self) -> int:
+        return self.size
+
+    def add(self, obs: np.ndarray, actions: np.ndarray, rewards: np.ndarray,
+            next_obs: np.ndarray, terminated: np.ndarray) -> None:
+        """Store a batch of n transitions (one per vector env), wrapping around at capacity."""
+        n = len(actions)
+        idx = (self.pos + np.arange(n)) % self.capacity if self.pos + n > self.capacity \
+            else slice(self.pos, self.pos + n)
+        self.obs[idx] = obs
+        self.actions[idx] = actions
+        self.rewards[idx] = rewards
+        self.next_obs[idx] = next_obs
+        self.terminated[idx] = terminated
+        self.pos = (self.pos + n) % self.capacity
+        self.size = min(self.size + n, self.capacity)
+
+    def sample(self, batch_size: int, rng: np.random.Generator) -> Batch:
+        """Uniform sample with replacement, as in DQN (Mnih et al. 2015) and SB3."""
+        idx = torch.from_numpy(rng.integers(0, self.size, size=batch_size))
+        v = self._views
+        non_blocking = self.device.type == "cuda"
+        return Batch(*(v[name][idx].to(self.device, non_blocking=non_blocking)
+                       for name in self.FIELDS))
+
+    def state_dict(self) -> dict[str, object]:
+        """The filled part as tensors (checkpoints load with weights_only=True)."""
+        return {"pos": self.pos, "size": self.size,
+                **{name: self._views[name][: self.size].clone() for name in self.FIELDS}}
+
+    def load_state_dict(self, state: dict[str, object]) -> None:
+        size = int(state["size"])  # type: ignore[call-overload]
+        if size > self.capacity:
+            raise ValueError(f"buffer holds {size} transitions, capacity is {self.capacity}")
+        for name in self.FIELDS:
+            tensor = state[name]
+            assert isinstance(tensor, torch.Tensor)
+            self._views[name][:size] = tensor
+        self.size, self.pos = size, int(state["pos"])  # type: ignore[call-overload]

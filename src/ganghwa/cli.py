@@ -1,0 +1,371 @@
+"""The `ganghwa` command: train | eval | record | plot | resume | list.
+
+Bad input gets one line on stderr and exit code 2; nothing is written before the input is known
+to be good.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+from ganghwa.config import (
+    BaseConfig,
+    apply,
+    field_help,
+    from_toml,
+    parse_set,
+    preset_envs,
+    preset_names,
+    preset_values,
+    to_toml,
+)
+from ganghwa.errors import GanghwaError
+
+EPILOGS = {
+    "train": """examples:
+  ganghwa train                                   # dqn CartPole-v1 --preset tuned
+  ganghwa train dqn LunarLander-v3 --seed 1
+  ganghwa train dqn CartPole-v1 --preset pytorch-tutorial
+  ganghwa train dqn CartPole-v1 --set double=false dueling=true lr=5e-4
+  ganghwa train dqn my_env:MyEnv --steps 20000     # your own gymnasium.Env class""",
+    "eval": """examples:
+  ganghwa eval runs/dqn-CartPole-v1-s0-20261122-101500
+  ganghwa eval last --episodes 100 --checkpoint latest""",
+    "record": """examples:
+  ganghwa record last
+  ganghwa record last --episodes 3 --format gif""",
+    "plot": """examples:
+  ganghwa plot last
+  ganghwa plot runs/dqn-CartPole-v1-s0-* --out compare.png""",
+    "resume": """examples:
+  ganghwa resume runs/dqn-CartPole-v1-s0-20261122-101500
+  ganghwa resume last --steps 200000               # train longer than first asked""",
+    "list": """examples:
+  ganghwa list
+  ganghwa list --config                            # every --set key with its default""",
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but its errors are one line and exit with 2 like ours."""
+
+    def error(self, message: str) -> NoReturn:
+        print(f"{self.prog}: error: {message} (see {self.prog} --help)", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="ganghwa", description="강화 ganghwa — train, evaluate, record and plot "
+                     "RL agents with one command.", formatter_class=argparse.RawTextHelpFormatter)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    def add(name: str, help: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=help, description=help, epilog=EPILOGS[name],
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+
+    p = add("train", "train an agent; writes a run folder")
+    p.add_argument("algo", nargs="?", default="dqn", help="algorithm (default dqn)")
+    p.add_argument("env", nargs="?", default="CartPole-v1",
+                   help="Gymnasium id or module:Class (default CartPole-v1)")
+    p.add_argument("--preset", default=None,
+                   help="preset name (default tuned, where it covers the env)")
+    p.add_argument("--steps", type=int, help="total env steps")
+    p.add_argument("--seed", type=int, help="random seed (default 0)")
+    p.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE",
+                   help="override any setting; `ganghwa list --config` shows them")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), help="torch device")
+    p.add_argument("--num-envs", type=int, help="vectorized envs stepped together")
+    p.add_argument("--out", default="runs", help="parent folder of run folders (default runs/)")
+    p.add_argument("--video", action=argparse.BooleanOptionalAction, default=None,
+                   help="record a video at the end (default on)")
+    p.add_argument("--no-progress", action="store_true", help="no live progress bar")
+
+    p = add("eval", "evaluate the greedy policy of a run and print a table")
+    p.add_argument("run", help="run folder, or 'last'")
+    p.add_argument("--episodes", type=int, default=20)
+    p.add_argument("--seed", type=int, help="first episode seed (default: run seed + 100000)")
+    p.add_argument("--checkpoint", choices=("best", "latest"), default="best")
+
+    p = add("record", "record a video of the greedy policy of a run")
+    p.add_argument("run", help="run folder, or 'last'")
+    p.add_argument("--episodes", type=int, default=1)
+    p.add_argument("--format", choices=("mp4", "gif"), default="mp4")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--checkpoint", choices=("best", "latest"), default="best")
+
+    p = add("plot", "plot learning curves of one or more runs")
+    p.add_argument("runs", nargs="+", help="run folders (or 'last')")
+    p.add_argument("--out", help="PNG file (default RUN/curve.png for one run, curves.png)")
+
+    p = add("resume", "continue an interrupted run from checkpoints/latest.pt")
+    p.add_argument("run", help="run folder, or 'last'")
+    p.add_argument("--steps", type=int, help="new total env steps (default: the run's)")
+    p.add_argument("--video", action=argparse.BooleanOptionalAction, default=None)
+    p.add_argument("--no-progress", action="store_true")
+
+    p = add("list", "show algorithms, environments and presets")
+    p.add_argument("--config", action="store_true", help="list every setting and its default")
+    return parser
+
+
+# ---------------------------------------------------------------- train / resume
+
+def resolve_train_config(args: argparse.Namespace) -> tuple[BaseConfig, str]:
+    """Defaults < preset < flags < --set; returns the config and a note about the preset."""
+    from ganghwa.registry import get_algo
+
+    algo = get_algo(args.algo)
+    overrides = parse_set(args.set)
+    preset = args.preset or "tuned"
+    values, covered = preset_values(preset, algo.name, args.env)
+    note = ""
+    if not covered:
+        if args.preset:
+            names = ", ".join(preset_envs(preset, algo.name)) or "no envs"
+            raise GanghwaError(f"preset {preset!r} has no {algo.name} settings for {args.env} "
+                               f"(it covers {names}); drop --preset to use the general defaults")
+        preset, note = "none", f"no tuned preset for {args.env}: using the general defaults"
+    flags = {"algo": algo.name, "env_id": args.env, "preset": preset, "total_steps": args.steps,
+             "seed": args.seed, "device": args.device, "num_envs": args.num_envs,
+             "video": args.video}
+    cfg = apply(algo.config(), values)
+    cfg = apply(cfg, {k: v for k, v in flags.items() if v is not None})
+    cfg = apply(cfg, overrides)
+    cfg.validate()
+    return cfg, note
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from ganghwa.envs import env_spaces
+    from ganghwa.registry import get_algo
+    from ganghwa.run import Run, atomic_write_text
+
+    cfg, note = resolve_train_config(args)
+    algo = get_algo(cfg.algo)
+    algo.check_spaces(cfg.env_id, *env_spaces(cfg.env_id))  # before anything is written
+    run = Run.create(Path(args.out), cfg.algo, cfg.env_id, cfg.seed)
+    atomic_write_text(run.config_path, to_toml(cfg))
+    print(f"run folder: {run.path}" + (f"  ({note})" if note else ""))
+    return _train_and_finish(cfg, run, progress=not args.no_progress)
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    from ganghwa.registry import get_algo
+    from ganghwa.run import Run, atomic_write_text, load_checkpoint
+
+    run = Run.open(args.run)
+    algo_name = _read_algo(run.config_path)
+    algo = get_algo(algo_name)
+    cfg = from_toml(algo.config, run.config_path.read_text())
+    state = load_checkpoint(run.latest)
+    if state.get("algo") != cfg.algo or "counters" not in state:
+        raise GanghwaError(f"{run.latest} is not a full {cfg.algo} training checkpoint; "
+                           "it cannot be resumed")
+    if state["config"].get("env_id") != cfg.env_id:
+        raise GanghwaError(f"{run.latest} was trained on {state['config'].get('env_id')}, "
+                           f"but {run.config_path} says {cfg.env_id}; the checkpoint is mismatched")
+    changes: dict[str, Any] = {}
+    if args.steps is not None:
+        changes["total_steps"] = args.steps
+    if args.video is not None:
+        changes["video"] = args.video
+    if changes:
+        cfg = apply(cfg, changes)
+        cfg.validate()
+        atomic_write_text(run.config_path, to_toml(cfg))
+    step = state["counters"]["step"]
+    if step >= cfg.total_steps:
+        print(f"{run.path} already reached {step} of {cfg.total_steps} steps; pass --steps N "
+              "to train longer")
+        return 0
+    run.truncate_progress(step)
+    print(f"resuming {run.path} at step {step} of {cfg.total_steps}")
+    return _train_and_finish(cfg, run, progress=not args.no_progress, resume_from=state)
+
+
+def _read_algo(path: Path) -> str:
+    import tomllib
+    try:
+        return str(tomllib.loads(path.read_text()).get("algo", "dqn"))
+    except tomllib.TOMLDecodeError as e:
+        raise GanghwaError(f"{path} is not valid TOML ({e})") from None
+
+
+def _train_and_finish(cfg: BaseConfig, run: Any, progress: bool,
+                      resume_from: dict[str, Any] | None = None) -> int:
+    """Train, then (unless interrupted) evaluate best.pt, plot curve.png and record a video."""
+    from ganghwa.algos.dqn import FINAL_EVAL_SEED
+    from ganghwa.plots import plot_runs
+    from ganghwa.registry import get_algo
+
+    algo = get_algo(cfg.algo)
+    model = algo.train(cfg, run, progress=progress, resume_from=resume_from)
+    if run.progress_path.exists():
+        plot_runs([run.path], run.curve_path)
+    if model.stop_reason == "interrupted":
+        print(f"\ninterrupted at step {model.step}: saved {run.latest}\n"
+              f"continue with:  ganghwa resume {run.path}", file=sys.stderr)
+        return 130
+    policy = algo.load_policy(_load(run.best))
+    result = _evaluate(policy, cfg.env_id, cfg.final_eval_episodes, cfg.seed + FINAL_EVAL_SEED)
+    summary = {"checkpoint": "best", "seed": cfg.seed + FINAL_EVAL_SEED, "step": model.step,
+               "stop_reason": model.stop_reason, "train_seconds": round(model.elapsed, 3),
+               **result.summary()}
+    run.write_json(run.eval_path, summary)
+    _print_eval_table(run.path.name, "best", result)
+    if cfg.video:
+        from ganghwa.video import record
+        files = record(policy, cfg.env_id, run.video_dir, 1, "mp4", cfg.seed + FINAL_EVAL_SEED)
+        print(f"video: {', '.join(str(f) for f in files)}")
+    print(f"curve: {run.curve_path}\neval:  {run.eval_path}  (mean {result.mean:.1f})")
+    return 0
+
+
+def _load(path: Path) -> dict[str, Any]:
+    from ganghwa.run import load_checkpoint
+    return load_checkpoint(path)
+
+
+def _evaluate(policy: Any, env_id: str, episodes: int, seed: int) -> Any:
+    from ganghwa.evaluation import evaluate
+    return evaluate(policy, env_id, episodes, seed)
+
+
+def _print_eval_table(title: str, checkpoint: str, result: Any) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    s = result.summary()
+    table = Table(title=f"{title} ({checkpoint}.pt, {s['episodes']} episodes)")
+    for col in ("return mean ± std", "min", "max", "length mean", "min", "max"):
+        table.add_column(col, justify="right")
+    table.add_row(f"{s['mean']:.1f} ± {s['std']:.1f}", f"{s['min']:.1f}", f"{s['max']:.1f}",
+                  f"{s['mean_length']:.1f}", str(s["min_length"]), str(s["max_length"]))
+    Console().print(table)
+
+
+# ---------------------------------------------------------------- eval / record / plot / list
+
+def _run_policy(run_arg: str, checkpoint: str) -> tuple[Any, Any, Any]:
+    from ganghwa.registry import get_algo
+    from ganghwa.run import Run
+
+    run = Run.open(run_arg)
+    algo = get_algo(_read_algo(run.config_path))
+    cfg = from_toml(algo.config, run.config_path.read_text())
+    path = run.best if checkpoint == "best" and run.best.exists() else run.latest
+    state = _load(path)
+    if state.get("algo") != cfg.algo or state.get("config", {}).get("env_id") != cfg.env_id:
+        raise GanghwaError(f"{path} does not belong to this run ({cfg.algo} on {cfg.env_id}); "
+                           "the checkpoint is mismatched")
+    return run, cfg, (path.stem, algo.load_policy(state))
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from ganghwa.algos.dqn import FINAL_EVAL_SEED
+
+    if args.episodes < 1:
+        raise GanghwaError("--episodes must be at least 1")
+    run, cfg, (which, policy) = _run_policy(args.run, args.checkpoint)
+    seed = cfg.seed + FINAL_EVAL_SEED if args.seed is None else args.seed
+    result = _evaluate(policy, cfg.env_id, args.episodes, seed)
+    _print_eval_table(run.path.name, which, result)
+    return 0
+
+
+def cmd_record(args: argparse.Namespace) -> int:
+    from ganghwa.algos.dqn import FINAL_EVAL_SEED
+    from ganghwa.video import record
+
+    if args.episodes < 1:
+        raise GanghwaError("--episodes must be at least 1")
+    run, cfg, (_, policy) = _run_policy(args.run, args.checkpoint)
+    seed = cfg.seed + FINAL_EVAL_SEED if args.seed is None else args.seed
+    files = record(policy, cfg.env_id, run.video_dir, args.episodes, args.format, seed)
+    for f in files:
+        print(f)
+    return 0
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    from ganghwa.plots import plot_runs
+    from ganghwa.run import Run
+
+    runs = [Run.open(r) for r in args.runs]
+    out = Path(args.out) if args.out else (runs[0].curve_path if len(runs) == 1
+                                           else Path("curves.png"))
+    if out.suffix.lower() != ".png":
+        raise GanghwaError(f"--out must end in .png, got {out}")
+    print(plot_runs([r.path for r in runs], out))
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from ganghwa.registry import ALGOS, compatible_envs
+
+    console = Console()
+    if args.config:
+        for algo in ALGOS.values():
+            table = Table(title=f"{algo.name} settings (--set KEY=VALUE)")
+            for col in ("key", "default", "meaning"):
+                table.add_column(col)
+            for name, default, help_text in field_help(algo.config):
+                table.add_row(name, default, help_text)
+            console.print(table)
+        return 0
+    table = Table(title="algorithms")
+    table.add_column("name")
+    table.add_column("what")
+    for algo in ALGOS.values():
+        table.add_row(algo.name, algo.summary)
+    console.print(table)
+    table = Table(title="presets (ganghwa train ALGO ENV --preset NAME)")
+    for col in ("preset", "algo", "envs"):
+        table.add_column(col)
+    for name in preset_names():
+        for algo in ALGOS.values():
+            envs = preset_envs(name, algo.name)
+            values, any_env = preset_values(name, algo.name, "*")
+            if envs or any_env:
+                table.add_row(name, algo.name, ", ".join(envs) + (" (+ any env)" if any_env
+                                                                  else ""))
+    console.print(table)
+    for algo in ALGOS.values():
+        table = Table(title=f"registered environments {algo.name} accepts "
+                            "(also: any registered id or module:Class)")
+        for col in ("id", "observation", "actions"):
+            table.add_column(col)
+        for row in compatible_envs(algo):
+            table.add_row(*row)
+        console.print(table)
+    return 0
+
+
+COMMANDS = {"train": cmd_train, "eval": cmd_eval, "record": cmd_record, "plot": cmd_plot,
+            "resume": cmd_resume, "list": cmd_list}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        return COMMANDS[args.command](args)
+    except GanghwaError as e:
+        print(f"ganghwa {args.command}: error: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("\nganghwa: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,288 @@
+"""Dataclass configs, presets as TOML data, and `--set key=value` parsing with validation.
+
+A config is resolved in layers: dataclass defaults < preset `[algo]` < preset `[algo."ENV"]`
+< command-line flags < `--set` overrides. The resolved config is written to every run folder,
+so a run can be reproduced or resumed from its folder alone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, TypeVar
+
+import tomli_w
+
+from ganghwa.errors import GanghwaError, did_you_mean
+
+C = TypeVar("C", bound="BaseConfig")
+
+
+def hp(default: Any, help: str, choices: tuple[str, ...] | None = None) -> Any:
+    """A config field whose help text shows in `ganghwa list --config` and in errors."""
+    return field(default=default, metadata={"help": help, "choices": choices})
+
+
+@dataclass
+class BaseConfig:
+    """What every algorithm's run needs: the env, the budget, seeding, evaluation and devices."""
+
+    algo: str = hp("dqn", "algorithm name")
+    env_id: str = hp("CartPole-v1", "Gymnasium id or module:Class of the environment")
+    preset: str = hp("none", "preset the config was resolved from")
+    seed: int = hp(0, "seed for Python, numpy, torch and the envs")
+    total_steps: int = hp(100_000, "env steps to train for (summed over vector envs)")
+    num_envs: int = hp(1, "number of envs stepped together (gymnasium SyncVectorEnv)")
+    device: str = hp("auto", "torch device: auto picks cuda when present", ("auto", "cpu", "cuda"))
+    threads: int = hp(0, "torch CPU threads; 0 chooses from the network size and cores")
+    eval_every: int = hp(0, "greedy evaluation every N env steps during training; 0 = off")
+    eval_episodes: int = hp(10, "episodes per evaluation during training")
+    final_eval_episodes: int = hp(20, "episodes of the greedy evaluation at the end (eval.json)")
+    stop_at: float | None = hp(None, "stop once the greedy evaluation mean reaches this return")
+    checkpoint_every: int = hp(10_000, "write checkpoints/latest.pt every N env steps")
+    video: bool = hp(True, "record a video of the greedy agent at the end")
+
+    def validate(self) -> None:
+        """Raise GanghwaError naming the fix for values no run can use."""
+        positive = ("total_steps", "num_envs", "eval_episodes", "final_eval_episodes",
+                    "checkpoint_every")
+        for name in positive:
+            if getattr(self, name) < 1:
+                raise GanghwaError(f"{name} must be at least 1, got {getattr(self, name)}; "
+                                   f"use --set {name}=<positive integer>")
+        for name in ("eval_every", "threads"):
+            if getattr(self, name) < 0:
+                raise GanghwaError(f"{name} must be 0 or more, got {getattr(self, name)}")
+        for f in dataclasses.fields(self):
+            choices = f.metadata.get("choices")
+            value = getattr(self, f.name)
+            if choices and value not in choices:
+                raise GanghwaError(f"{f.name}={value!r} is not one of {', '.join(choices)}."
+                                   f"{did_you_mean(str(value), choices)}")
+
+
+def field_help(cls: type[BaseConfig]) -> list[tuple[str, str, str]]:
+    """(name, default, help) for every field: the table behind `ganghwa list --config`."""
+    return [(f.name, _fmt(f.default), f.metadata.get("help", "")) for f in dataclasses.fields(cls)]
+
+
+def _fmt(value: Any) -> str:
+    return "none" if value is None else str(value)
+
+
+# ---------------------------------------------------------------- coercion of --set values
+
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def coerce(cls: type[BaseConfig], key: str, value: Any) -> Any:
+    """Turn a TOML or command-line value into the field's type, or raise a one-line error."""
+    hints = _hints(cls)
+    if key not in hints:
+        raise GanghwaError(f"unknown setting {key!r} for {cls.__name__}.{did_you_mean(key, hints)}"
+                           " See `ganghwa list --config` for all settings.")
+    return _coerce_to(hints[key], key, value)
+
+
+def _coerce_to(tp: Any, key: str, value: Any) -> Any:
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin in (types.UnionType, typing.Union):
+        if value is None or (isinstance(value, str) and value.lower() in ("none", "null", "")):
+            if type(None) in args:
+                return None
+        inner = [a for a in args if a is not type(None)]
+        return _coerce_to(inner[0], key, value)
+    if origin is tuple:
+        items = value
+        if isinstance(value, str):
+            items = [v for v in value.strip("()[] ").split(",") if v.strip()]
+        if not isinstance(items, list | tuple):
+            raise GanghwaError(f"{key} takes a list such as 64,64; got {value!r}")
+        return tuple(_coerce_to(args[0], key, v) for v in items)
+    try:
+        if tp is bool:
+            if isinstance(value, bool):
+                return value
+            text = str(value).lower()
+            if text in ("true", "1", "yes", "on"):
+                return True
+            if text in ("false", "0", "no", "off"):
+                return False
+            raise ValueError
+        if tp is int:
+            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+                raise ValueError
+            return int(float(value)) if isinstance(value, str) and "e" in value.lower() \
+                else int(value)
+        if tp is float:
+            if isinstance(value, bool):
+                raise ValueError
+            return float(value)
+        if tp is str:
+            if not isinstance(value, str):
+                raise ValueError
+            return value
+    except (TypeError, ValueError):
+        name = getattr(tp, "__name__", str(tp))
+        raise GanghwaError(f"{key} takes a {name}, got {value!r}; e.g. --set {key}="
+                           f"{ {'int': '1000', 'float': '0.001', 'bool': 'true'}.get(name, 'x')}")\
+            from None
+    raise GanghwaError(f"{key}: unsupported type {tp}")  # pragma: no cover
+
+
+def parse_set(pairs: list[str]) -> dict[str, str]:
+    """`["lr=1e-3", "hidden=64,64"]` -> {"lr": "1e-3", "hidden": "64,64"}."""
+    out: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise GanghwaError(f"--set takes key=value, got {pair!r}; e.g. --set lr=0.001")
+        out[key.strip().replace("-", "_")] = value.strip()
+    return out
+
+
+def apply(cfg: C, values: dict[str, Any]) -> C:
+    """A copy of cfg with values coerced to the field types."""
+    cls = type(cfg)
+    return dataclasses.replace(cfg, **{k: coerce(cls, k, v) for k, v in values.items()})
+
+
+# ---------------------------------------------------------------- presets (TOML data files)
+
+def preset_dir() -> Path:
+    return Path(str(resources.files("ganghwa") / "presets"))
+
+
+def preset_names() -> list[str]:
+    return sorted(p.stem for p in preset_dir().glob("*.toml"))
+
+
+def load_preset(name: str) -> dict[str, Any]:
+    path = preset_dir() / f"{name}.toml"
+    if not path.is_file():
+        raise GanghwaError(f"unknown preset {name!r}.{did_you_mean(name, preset_names())} "
+                           f"Presets: {', '.join(preset_names())}")
+    with path.open("rb") as f:
+        return tomllib.load(f)
+
+
+def preset_values(name: str, algo: str, env_id: str) -> tuple[dict[str, Any], bool]:
+    """The preset's settings for algo on env_id, and whether the preset names that env.
+
+    Scalars under `[algo]` apply to every env; a table `[algo."ENV"]` adds env-specific ones.
+    """
+    data = load_preset(name).get(algo, {})
+    base = {k: v for k, v in data.items() if not isinstance(v, dict)}
+    env_tables = {k: v for k, v in data.items() if isinstance(v, dict)}
+    values = {**base, **env_tables.get(env_id, {})}
+    return values, env_id in env_tables or bool(base)
+
+
+def preset_envs(name: str, algo: str) -> list[str]:
+    data = load_preset(name).get(algo, {})
+    return [k for k, v in data.items() if isinstance(v, dict)]
+
+
+# ---------------------------------------------------------------- the resolved config file
+
+def to_toml(cfg: BaseConfig) -> str:
+    """The resolved config as TOML; None is written as "none" (TOML has no null)."""
+    data = {k: ("none" if v is None else list(v) if isinstance(v, tuple) else v)
+            for k, v in dataclasses.asdict(cfg).items()}
+    return tomli_w.dumps(data)
+
+
+def from_toml(cls: type[C], text: str) -> C:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise GanghwaError(f"config.toml is not valid TOML ({e}); fix or delete the run") from None
+    cfg = apply(cls(), data)
+    cfg.validate()
+    return cfg
+
+
+# ---------------------------------------------------------------- algorithm configs
+
+@dataclass
+class DQNConfig(BaseConfig):
+    """DQN with switches: Double, Dueling, hard or Polyak target, three epsilon schedules.
+
+    The defaults are robust general-purpose settings for small discrete-action envs
+    (classic control, LunarLander, a user's own env); presets refine them per env.
+    """
+
+    hidden: tuple[int, ...] = hp((256, 256), "hidden layer sizes of the Q-network MLP")
+    activation: str = hp("relu", "hidden activation", ("relu", "tanh"))
+    init: str = hp("default", "weight init: torch default, He-uniform (Keras) or orthogonal",
+                   ("default", "he_uniform", "orthogonal"))
+    dueling: bool = hp(False, "dueling head: Q = V + A - mean(A)")
+    double: bool = hp(True, "Double DQN target: online argmax, target-network value")
+    loss: str = hp("huber", "TD loss", ("huber", "mse"))
+    gamma: float = hp(0.99, "discount factor")
+    lr: float = hp(1e-3, "learning rate")
+    optimizer: str = hp("adam", "optimizer", ("adam", "adamw"))
+    amsgrad: bool = hp(False, "AMSGrad variant of Adam/AdamW")
+    weight_decay: float = hp(0.0, "weight decay (AdamW's torch default is 0.01)")
+    max_grad_norm: float | None = hp(10.0, "clip the gradient norm to this; none = off")
+    grad_clip_value: float | None = hp(None, "clip each gradient element to ±value; none = off")
+    batch_size: int = hp(128, "minibatch size")
+    buffer_size: int = hp(100_000, "replay memory capacity in transitions")
+    learning_starts: int = hp(1_000, "env steps collected before the first update")
+    train_freq: int = hp(4, "update every N steps (or episodes, see train_freq_unit)")
+    train_freq_unit: str = hp("step", "unit of train_freq", ("step", "episode"))
+    gradient_steps: int = hp(1, "gradient steps each time training is due")
+    target_update_interval: int = hp(500, "target update every N units")
+    target_update_unit: str = hp("step", "unit of target_update_interval",
+                                 ("step", "update", "episode"))
+    tau: float = hp(1.0, "target update weight: 1.0 = hard copy, <1 = Polyak averaging")
+    exploration: str = hp("linear", "epsilon schedule",
+                          ("linear", "exponential", "multiplicative"))
+    eps_start: float = hp(1.0, "initial epsilon")
+    eps_end: float = hp(0.05, "final (floor) epsilon")
+    eps_duration: int = hp(10_000, "linear: units from eps_start to eps_end")
+    eps_decay: float = hp(1_000.0, "exponential: time constant, eps = end + (start-end)e^(-t/decay)")
+    eps_factor: float = hp(0.999, "multiplicative: eps = max(end, start * factor^t)")
+    eps_unit: str = hp("step", "what t counts for the schedule", ("step", "update", "episode"))
+    reward_scale: float = hp(1.0, "stored reward = env reward * reward_scale")
+    terminal_reward: float | None = hp(None, "replace the reward on termination (not time-out)")
+    compile: bool = hp(False, "torch.compile the update step (pays on GPU, rarely on CPU)")
+
+    def validate(self) -> None:
+        super().validate()
+        if not self.lr > 0:
+            raise GanghwaError(f"learning rate must be positive, got lr={self.lr}; "
+                               "use e.g. --set lr=0.001")
+        if not 0.0 <= self.gamma <= 1.0:
+            raise GanghwaError(f"gamma must lie in [0, 1], got {self.gamma}; e.g. --set gamma=0.99")
+        if not 0.0 < self.tau <= 1.0:
+            raise GanghwaError(f"tau must lie in (0, 1], got {self.tau}; 1.0 is a hard copy")
+        for name in ("eps_start", "eps_end"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise GanghwaError(f"{name} must lie in [0, 1], got {getattr(self, name)}")
+        ints = ("batch_size", "buffer_size", "train_freq", "gradient_steps",
+                "target_update_interval", "eps_duration")
+        for name in ints:
+            if getattr(self, name) < 1:
+                raise GanghwaError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.learning_starts < 0:
+            raise GanghwaError(f"learning_starts must be 0 or more, got {self.learning_starts}")
+        if self.batch_size > self.buffer_size:
+            raise GanghwaError(f"batch_size ({self.batch_size}) is larger than buffer_size "
+                               f"({self.buffer_size}); lower --set batch_size or raise "
+                               "--set buffer_size")
+        if not self.hidden or min(self.hidden) < 1:
+            raise GanghwaError(f"hidden needs positive layer sizes, got {self.hidden}; "
+                               "e.g. --set hidden=256,256")
+        if self.eps_decay <= 0 or not 0 < self.eps_factor <= 1:
+            raise GanghwaError("eps_decay must be positive and eps_factor in (0, 1]")
+        for name in ("max_grad_norm", "grad_clip_value"):
+            value = getattr(self, name)
+            if value is not None and value <= 0:
+                raise GanghwaError(f"{name} must be positive or none, got {value}")

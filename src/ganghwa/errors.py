@@ -1,0 +1,21 @@
+"""The one exception type that reaches users as a one-line message and exit code 2."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class GanghwaError(Exception):
+    """Bad input or a broken file: the CLI prints the message on one line and exits with 2."""
+
+    exit_code = 2
+
+
+def did_you_mean(name: str, choices: Iterable[str]) -> str:
+    """A ' Did you mean ...?' suffix with the closest choices, or ''."""
+    close = difflib.get_close_matches(name, list(choices), n=3, cutoff=0.5)
+    if not close:
+        lowered = {c.lower(): c for c in choices}
+        close = [lowered[c] for c in difflib.get_close_matches(name.lower(), lowered, n=3)]
+    return f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""

@@ -1,0 +1,109 @@
+"""One Logger behind the rich progress bar, progress.csv and TensorBoard.
+
+Metric names follow CleanRL: charts/episodic_return, losses/td_loss, charts/SPS, ...
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import time
+from collections import deque
+from typing import Any
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from ganghwa.run import PROGRESS_FIELDS, Run
+
+
+class Logger:
+    """Episode rows to CSV and TensorBoard, and a live bar: steps/s, episode, return, eps, loss."""
+
+    def __init__(self, run: Run | None, total_steps: int, start_step: int = 0,
+                 progress: bool = True, elapsed: float = 0.0):
+        self.run = run
+        self.recent: deque[float] = deque(maxlen=100)
+        self._t0 = time.perf_counter() - elapsed
+        self._sps_t, self._sps_step = time.perf_counter(), start_step
+        self._sps = 0.0
+        self._last_flush = 0.0
+        self._csv_file: Any = None
+        self._tb: Any = None
+        if run is not None:
+            new = not run.progress_path.exists()
+            self._csv_file = run.progress_path.open("a", newline="")
+            self._csv = csv.writer(self._csv_file, lineterminator="\n")
+            if new:
+                self._csv.writerow(PROGRESS_FIELDS)
+            from torch.utils.tensorboard import SummaryWriter
+            self._tb = SummaryWriter(str(run.path), purge_step=start_step or None)
+        self._progress: Progress | None = None
+        if progress:
+            self._progress = Progress(
+                TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                TextColumn("{task.fields[stats]}"), TimeElapsedColumn(), TimeRemainingColumn(),
+                console=Console(stderr=True), refresh_per_second=4, transient=False)
+            self._task = self._progress.add_task("train", total=total_steps, completed=start_step,
+                                                 stats="")
+            self._progress.start()
+
+    @property
+    def elapsed(self) -> float:
+        return time.perf_counter() - self._t0
+
+    def episode(self, step: int, episode: int, ret: float, length: int, epsilon: float,
+                loss: float) -> None:
+        """One finished episode: a CSV row, TensorBoard scalars, and the bar's numbers."""
+        self.recent.append(ret)
+        now = time.perf_counter()
+        if now - self._sps_t > 1.0:
+            self._sps = (step - self._sps_step) / (now - self._sps_t)
+            self._sps_t, self._sps_step = now, step
+        if self._csv_file is not None:
+            self._csv.writerow((step, episode, f"{ret:.6g}", length, f"{epsilon:.6g}",
+                                "" if math.isnan(loss) else f"{loss:.6g}", f"{self.elapsed:.3f}"))
+            if now - self._last_flush > 2.0:
+                self._csv_file.flush()
+                self._last_flush = now
+            self._tb.add_scalar("charts/episodic_return", ret, step)
+            self._tb.add_scalar("charts/episodic_length", length, step)
+            self._tb.add_scalar("charts/epsilon", epsilon, step)
+            if not math.isnan(loss):
+                self._tb.add_scalar("losses/td_loss", loss, step)
+            self._tb.add_scalar("charts/SPS", self._sps, step)
+        if self._progress is not None:
+            mean = sum(self.recent) / len(self.recent)
+            loss_text = "-" if math.isnan(loss) else f"{loss:.3g}"
+            self._progress.update(
+                self._task, completed=step,
+                stats=f"{self._sps:,.0f} steps/s  ep {episode}  return {mean:.1f}  "
+                      f"eps {epsilon:.3f}  loss {loss_text}")
+
+    def scalar(self, name: str, value: float, step: int) -> None:
+        if self._tb is not None:
+            self._tb.add_scalar(name, value, step)
+
+    def message(self, text: str) -> None:
+        if self._progress is not None:
+            self._progress.console.print(text)
+
+    def close(self, step: int | None = None) -> None:
+        if self._progress is not None:
+            if step is not None:
+                self._progress.update(self._task, completed=step)
+            self._progress.stop()
+            self._progress = None
+        if self._csv_file is not None:
+            self._csv_file.close()
+            self._csv_file = None
+        if self._tb is not None:
+            self._tb.close()
+            self._tb = None

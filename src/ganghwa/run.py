@@ -1,0 +1,156 @@
+"""The run folder: resolved config, atomic checkpoints, progress.csv, and finding runs again.
+
+    runs/<algo>-<env>-s<seed>-<time>/
+        config.toml  progress.csv  events.out.tfevents.*  curve.png  eval.json  videos/
+        checkpoints/latest.pt  checkpoints/best.pt
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ganghwa.errors import GanghwaError
+
+CHECKPOINT_FORMAT = "ganghwa-checkpoint-1"
+PROGRESS_FIELDS = ("step", "episode", "return", "length", "epsilon", "loss", "time")
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write to a temporary file in the same folder, then rename: readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode())
+
+
+def save_checkpoint(state: dict[str, Any], path: Path) -> None:
+    """torch.save through a buffer, then an atomic rename."""
+    buffer = io.BytesIO()
+    torch.save({"format": CHECKPOINT_FORMAT, **state}, buffer)
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def load_checkpoint(path: Path) -> dict[str, Any]:
+    """torch.load(weights_only=True): a checkpoint can hold tensors and plain data, never code."""
+    if not path.is_file():
+        raise GanghwaError(f"no checkpoint at {path}; train first or pick another run")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:
+        reason = str(e).splitlines()[0][:120] if str(e) else type(e).__name__
+        raise GanghwaError(f"checkpoint {path} is corrupt or not a ganghwa checkpoint ({reason}); "
+                           "use the other checkpoint in that folder or train again") from None
+    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+        raise GanghwaError(f"{path} is not a ganghwa checkpoint; train again to create one")
+    return state
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_")
+
+
+class Run:
+    """A run folder and the files in it."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+
+    @classmethod
+    def create(cls, parent: Path, algo: str, env_id: str, seed: int) -> Run:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        base = Path(parent) / f"{algo}-{_slug(env_id)}-s{seed}-{stamp}"
+        path, n = base, 1
+        while path.exists():
+            n += 1
+            path = base.with_name(f"{base.name}-{n}")
+        (path / "checkpoints").mkdir(parents=True)
+        return cls(path)
+
+    @classmethod
+    def open(cls, path: str | Path) -> Run:
+        """An existing run; 'last' means the newest folder under ./runs."""
+        if str(path) == "last":
+            runs = [p for p in Path("runs").glob("*/config.toml")] if Path("runs").is_dir() else []
+            if not runs:
+                raise GanghwaError("no runs under ./runs yet; train one with `ganghwa train`")
+            return cls(max(runs, key=lambda p: p.stat().st_mtime).parent)
+        run = cls(Path(path))
+        if not run.path.is_dir():
+            raise GanghwaError(f"run folder {path} does not exist; `ls runs/` shows the runs")
+        if not run.config_path.is_file():
+            raise GanghwaError(f"{path} is not a run folder (no config.toml); pass the folder "
+                               "that `ganghwa train` printed")
+        return run
+
+    # paths
+    @property
+    def config_path(self) -> Path:
+        return self.path / "config.toml"
+
+    @property
+    def progress_path(self) -> Path:
+        return self.path / "progress.csv"
+
+    @property
+    def latest(self) -> Path:
+        return self.path / "checkpoints" / "latest.pt"
+
+    @property
+    def best(self) -> Path:
+        return self.path / "checkpoints" / "best.pt"
+
+    @property
+    def eval_path(self) -> Path:
+        return self.path / "eval.json"
+
+    @property
+    def curve_path(self) -> Path:
+        return self.path / "curve.png"
+
+    @property
+    def video_dir(self) -> Path:
+        return self.path / "videos"
+
+    def write_json(self, path: Path, data: Any) -> None:
+        atomic_write_text(path, json.dumps(data, indent=2) + "\n")
+
+    def truncate_progress(self, step: int) -> None:
+        """Drop rows logged after `step`, so a resumed run does not repeat episodes."""
+        if not self.progress_path.is_file():
+            return
+        with self.progress_path.open(newline="") as f:
+            rows = [r for r in csv.DictReader(f) if int(r["step"]) <= step]
+        out = io.StringIO()
+        writer = csv.DictWriter(out, PROGRESS_FIELDS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        atomic_write_text(self.progress_path, out.getvalue())
+
+
+def read_progress(path: Path) -> dict[str, list[float]]:
+    """progress.csv as columns of floats (for plots and tests)."""
+    with path.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    return {k: [float(r[k]) if r[k] not in ("", "nan") else float("nan") for r in rows]
+            for k in PROGRESS_FIELDS}

@@ -1,0 +1,53 @@
+"""Videos of a policy through gymnasium's RecordVideo (mp4 by moviepy), or a GIF from it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from gymnasium.wrappers import RecordVideo
+
+from ganghwa.envs import make_env
+from ganghwa.errors import GanghwaError
+from ganghwa.evaluation import Policy
+
+
+def record(policy: Policy, env_id: str, out_dir: Path, episodes: int = 1, fmt: str = "mp4",
+           seed: int = 0, prefix: str = "agent") -> list[Path]:
+    """Record `episodes` greedy episodes into out_dir; returns the files written."""
+    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+    try:
+        env = make_env(env_id, render_mode="rgb_array")
+    except GanghwaError:
+        raise
+    except Exception as e:
+        raise GanghwaError(f"{env_id} cannot render rgb_array frames ({e})") from None
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out_dir, prefix=".recording-") as tmp:
+        env = RecordVideo(env, tmp, episode_trigger=lambda _: True, name_prefix=prefix,
+                          disable_logger=True)
+        try:
+            for i in range(episodes):
+                obs, _ = env.reset(seed=seed + i)
+                done = False
+                while not done:
+                    obs, _, terminated, truncated, _ = env.step(policy(obs[None])[0])
+                    done = terminated or truncated
+        finally:
+            env.close()
+        written = []
+        for mp4 in sorted(Path(tmp).glob("*.mp4")):
+            target = out_dir / (mp4.stem + (".gif" if fmt == "gif" else ".mp4"))
+            if fmt == "gif":
+                from moviepy import VideoFileClip
+
+                gif_tmp = Path(tmp) / (mp4.stem + ".gif")
+                with VideoFileClip(str(mp4)) as clip:
+                    clip.write_gif(str(gif_tmp), fps=min(clip.fps or 30, 30), logger=None)
+                shutil.move(str(gif_tmp), target)  # same folder: an atomic rename
+            else:
+                shutil.move(str(mp4), target)
+            written.append(target)
+    return written
