@@ -1,0 +1,214 @@
+"""The real `ganghwa` console script in a subprocess: happy paths, bad input, Ctrl-C, resume."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+GANGHWA = str(Path(sys.executable).parent / "ganghwa")
+FAST = ["--set", "hidden=32,32", "learning_starts=200", "eval_every=500", "eval_episodes=2",
+        "final_eval_episodes=3", "checkpoint_every=500"]
+
+
+def ganghwa(*args: str, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "SDL_VIDEODRIVER": "dummy", "COLUMNS": "120"}
+    return subprocess.run([GANGHWA, *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=timeout, env=env)
+
+
+def only_run(out: Path) -> Path:
+    runs = [p for p in out.iterdir() if p.is_dir()]
+    assert len(runs) == 1, runs
+    return runs[0]
+
+
+@pytest.mark.parametrize("command", ["train", "eval", "record", "plot", "resume", "list"])
+def test_every_command_has_help_with_examples(command, tmp_path):
+    result = ganghwa(command, "--help", cwd=tmp_path)
+    assert result.returncode == 0
+    assert "examples:" in result.stdout and "usage: ganghwa " + command in result.stdout
+
+
+def test_train_writes_the_whole_run_folder_then_eval_record_plot(tmp_path):
+    result = ganghwa("train", "dqn", "CartPole-v1", "--steps", "1500", "--seed", "3",
+                     "--no-progress", *FAST, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    run = only_run(tmp_path / "runs")
+    assert run.name.startswith("dqn-CartPole-v1-s3-")
+    for name in ("config.toml", "progress.csv", "curve.png", "eval.json",
+                 "checkpoints/latest.pt", "checkpoints/best.pt"):
+        assert (run / name).is_file(), name
+    assert list(run.glob("events.out.tfevents.*"))
+    assert (run / "curve.png").stat().st_size > 10_000
+    videos = list((run / "videos").glob("*.mp4"))
+    assert videos and videos[0].stat().st_size > 1000
+    config = (run / "config.toml").read_text()
+    assert 'env_id = "CartPole-v1"' in config and "total_steps = 1500" in config
+    with (run / "progress.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert list(rows[0]) == ["step", "episode", "return", "length", "epsilon", "loss", "time"]
+    assert int(rows[-1]["step"]) <= 1500 and len(rows) > 10
+    summary = json.loads((run / "eval.json").read_text())
+    assert summary["episodes"] == 3 and len(summary["returns"]) == 3
+
+    result = ganghwa("eval", str(run), "--episodes", "4", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "4 episodes" in result.stdout and "±" in result.stdout
+
+    result = ganghwa("record", str(run), "--format", "gif", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert list((run / "videos").glob("*.gif"))
+
+    out = tmp_path / "both.png"
+    result = ganghwa("plot", str(run), str(run), "--out", str(out), cwd=tmp_path)
+    assert result.returncode == 0 and out.stat().st_size > 10_000
+
+
+def test_list_shows_algorithms_presets_and_envs(tmp_path):
+    result = ganghwa("list", cwd=tmp_path)
+    assert result.returncode == 0
+    for word in ("dqn", "tuned", "pytorch-tutorial", "blog-2021", "lab8", "lecture",
+                 "CartPole-v1", "LunarLander-v3"):
+        assert word in result.stdout
+    assert "Pendulum-v1" not in result.stdout  # continuous actions: not offered for DQN
+
+
+def test_users_own_env_class_trains(tmp_path):
+    (tmp_path / "my_env.py").write_text('''
+import gymnasium as gym
+import numpy as np
+
+class Corridor(gym.Env):
+    """Walk right to the end of a corridor of 5 cells: +1 there, -0.01 per step."""
+    def __init__(self, render_mode=None):
+        self.observation_space = gym.spaces.Box(0.0, 1.0, (1,), np.float32)
+        self.action_space = gym.spaces.Discrete(2)
+        self.render_mode = render_mode
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.pos, self.t = 0, 0
+        return np.array([0.0], np.float32), {}
+    def step(self, action):
+        self.pos = max(0, self.pos + (1 if action == 1 else -1)); self.t += 1
+        done = self.pos == 4
+        return (np.array([self.pos / 4], np.float32), 1.0 if done else -0.01, done,
+                self.t >= 50, {})
+''')
+    result = ganghwa("train", "dqn", "my_env:Corridor", "--steps", "600", "--no-video",
+                     "--no-progress", *FAST, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "no tuned preset" in result.stdout
+    assert (only_run(tmp_path / "runs") / "eval.json").is_file()
+
+
+BAD_INPUTS = [
+    (["train", "dqnn"], "Did you mean 'dqn'"),
+    (["train", "dqn", "CartPol-v1"], "Did you mean 'CartPole-v1'"),
+    (["train", "dqn", "CartPole-v1", "--preset", "tunde"], "Did you mean 'tuned'"),
+    (["train", "dqn", "Pendulum-v1"], "discrete action space"),
+    (["train", "--set", "lrr=0.1"], "unknown setting 'lrr'"),
+    (["train", "--set", "batch_size=big"], "batch_size takes a int"),
+    (["train", "--set", "lr=-0.001"], "learning rate must be positive"),
+    (["train", "--set", "batch_size=512", "buffer_size=100"], "larger than buffer_size"),
+    (["train", "--steps", "ten"], "invalid int value"),
+    (["eval", "runs/nope"], "does not exist"),
+    (["resume", "runs/nope"], "does not exist"),
+    (["train", "dqn", "no_such_module:Env"], "cannot import module"),
+]
+
+
+@pytest.mark.parametrize("args, fragment", BAD_INPUTS)
+def test_bad_input_is_one_line_exit_2_nothing_written(args, fragment, tmp_path):
+    result = ganghwa(*args, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert fragment in lines[0] and "Traceback" not in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def _trained_run(tmp_path: Path) -> Path:
+    result = ganghwa("train", "--steps", "600", "--no-video", "--no-progress", *FAST,
+                     cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    return only_run(tmp_path / "runs")
+
+
+def test_corrupt_and_mismatched_checkpoints_are_refused(tmp_path):
+    run = _trained_run(tmp_path)
+    (run / "checkpoints" / "best.pt").write_bytes(b"garbage")
+    result = ganghwa("eval", str(run), cwd=tmp_path)
+    assert result.returncode == 2 and "corrupt" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+    state = torch.load(run / "checkpoints" / "latest.pt", weights_only=True)
+    state["config"]["env_id"] = "Acrobot-v1"
+    torch.save(state, run / "checkpoints" / "latest.pt")
+    for command in ("resume", "eval"):
+        extra = ["--checkpoint", "latest"] if command == "eval" else ["--steps", "900"]
+        result = ganghwa(command, str(run), *extra, cwd=tmp_path)
+        assert result.returncode == 2 and "mismatched" in result.stderr, result.stderr
+
+
+def test_nan_loss_stops_with_message_and_keeps_last_good_checkpoint(tmp_path):
+    result = ganghwa("train", "--steps", "3000", "--no-video", "--no-progress", "--set",
+                     "hidden=16", "learning_starts=500", "checkpoint_every=250",
+                     "reward_scale=1e38", "loss=mse", "max_grad_norm=none", "eval_every=0",
+                     cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    assert "loss became" in result.stderr and "Traceback" not in result.stderr
+    run = only_run(tmp_path / "runs")
+    state = torch.load(run / "checkpoints" / "latest.pt", weights_only=True)
+    assert state["counters"]["step"] <= 750
+    assert all(torch.isfinite(p).all() for p in state["q_net"].values())
+
+
+def _curve(run: Path) -> list[tuple[str, ...]]:
+    with (run / "progress.csv").open() as f:
+        return [(r["step"], r["episode"], r["return"], r["length"], r["epsilon"], r["loss"])
+                for r in csv.DictReader(f)]
+
+
+def test_ctrl_c_saves_and_resume_reproduces_the_uninterrupted_curve(tmp_path):
+    args = ["train", "--steps", "6000", "--seed", "7", "--no-video", "--no-progress", "--set",
+            "hidden=64,64", "learning_starts=500", "train_freq=4", "eval_every=0",
+            "checkpoint_every=100000", "target_update_interval=200"]
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    reference = ganghwa(*args, cwd=tmp_path / "a")
+    assert reference.returncode == 0, reference.stderr
+
+    env = {**os.environ, "SDL_VIDEODRIVER": "dummy"}
+    proc = subprocess.Popen([GANGHWA, *args], cwd=tmp_path / "b", env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.time() + 120
+    progress = None
+    while time.time() < deadline:  # interrupt once some episodes are on disk
+        found = list((tmp_path / "b").glob("runs/*/progress.csv"))
+        if found and found[0].stat().st_size > 1500:
+            progress = found[0]
+            break
+        time.sleep(0.05)
+    assert progress is not None, "training never wrote progress"
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr
+    assert "ganghwa resume" in stderr
+    run = progress.parent
+    interrupted_at = torch.load(run / "checkpoints" / "latest.pt",
+                                weights_only=True)["counters"]["step"]
+    assert 0 < interrupted_at < 6000
+
+    resumed = ganghwa("resume", str(run), "--no-progress", cwd=tmp_path / "b")
+    assert resumed.returncode == 0, resumed.stderr
+    expected = _curve(only_run(tmp_path / "a" / "runs"))
+    assert _curve(run) == expected

@@ -1,0 +1,45 @@
+import pytest
+
+from ganghwa.config import DQNConfig, apply, from_toml, parse_set, preset_values, to_toml
+from ganghwa.errors import GanghwaError
+
+
+def test_set_values_are_coerced_to_field_types():
+    cfg = apply(DQNConfig(), parse_set(["lr=5e-4", "hidden=64,64", "double=false",
+                                        "max_grad_norm=none", "buffer_size=1e4"]))
+    assert cfg.lr == 5e-4 and cfg.hidden == (64, 64) and cfg.double is False
+    assert cfg.max_grad_norm is None and cfg.buffer_size == 10_000
+
+
+@pytest.mark.parametrize("pair, fragment", [
+    ("lrr=1", "Did you mean 'lr'"),
+    ("batch_size=abc", "batch_size takes a int"),
+    ("double=maybe", "double takes a bool"),
+    ("novalue", "key=value"),
+])
+def test_bad_set_values_name_the_fix(pair, fragment):
+    with pytest.raises(GanghwaError, match=fragment):
+        apply(DQNConfig(), parse_set([pair]))
+
+
+@pytest.mark.parametrize("values, fragment", [
+    ({"lr": -0.1}, "learning rate must be positive"),
+    ({"batch_size": 256, "buffer_size": 100}, "larger than buffer_size"),
+    ({"gamma": 1.5}, "gamma must lie in"),
+    ({"loss": "l1"}, "not one of"),
+])
+def test_validation(values, fragment):
+    with pytest.raises(GanghwaError, match=fragment):
+        apply(DQNConfig(), values).validate()
+
+
+def test_config_toml_round_trip_keeps_none_and_tuples():
+    cfg = apply(DQNConfig(), {"hidden": (32, 32), "stop_at": None, "terminal_reward": -100.0})
+    assert from_toml(DQNConfig, to_toml(cfg)) == cfg
+
+
+def test_presets_are_data_and_layer_over_defaults():
+    values, covered = preset_values("pytorch-tutorial", "dqn", "CartPole-v1")
+    assert covered and values["batch_size"] == 128 and values["tau"] == 0.005
+    tuned, covered = preset_values("tuned", "dqn", "Acrobot-v1")
+    assert not covered and tuned == {}
