@@ -69,7 +69,10 @@ def run_ganghwa(env_id: str, seed: int, mode: str, steps: int | None) -> dict[st
 def run_sb3(env_id: str, seed: int, mode: str, steps: int | None) -> dict[str, Any]:
     import gymnasium as gym
     import numpy as np
+    import torch
     from stable_baselines3 import DQN as SB3DQN
+
+    torch.set_num_threads(1)  # as ganghwa picks for small nets; also faster for SB3 here
 
     hp = dict(RAW if mode == "raw" else RL_ZOO[env_id])
     total = steps or int(hp.pop("total", 0)) or 50_000

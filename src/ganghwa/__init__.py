@@ -1,7 +1,23 @@
 """강화 ganghwa: one reinforcement-learning toolkit from Q-tables to DQN, with one CLI."""
 
-from ganghwa.algos.dqn import DQN
-from ganghwa.config import DQNConfig
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ganghwa.algos.dqn import DQN
+    from ganghwa.config import DQNConfig
 
 __all__ = ["DQN", "DQNConfig", "__version__"]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy, so that `ganghwa --help` and input errors answer before torch is imported.
+    if name == "DQN":
+        from ganghwa.algos.dqn import DQN
+        return DQN
+    if name == "DQNConfig":
+        from ganghwa.config import DQNConfig
+        return DQNConfig
+    raise AttributeError(f"module 'ganghwa' has no attribute {name!r}")

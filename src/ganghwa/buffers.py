@@ -27,8 +27,8 @@ class ReplayBuffer:
 
     FIELDS = ("obs", "actions", "rewards", "next_obs", "terminated")
 
-    def __init__(self, capacity: int, obs_shape: tuple[int, ...], obs_dtype: np.dtype | type = np.float32,
-                 device: torch.device | str = "cpu"):
+    def __init__(self, capacity: int, obs_shape: tuple[int, ...],
+                 obs_dtype: np.dtype | type = np.float32, device: torch.device | str = "cpu"):
         self.capacity = capacity
         self.device = torch.device(device)
         self.obs = np.zeros((capacity, *obs_shape), dtype=obs_dtype)

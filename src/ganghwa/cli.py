@@ -331,7 +331,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     for name in preset_names():
         for algo in ALGOS.values():
             envs = preset_envs(name, algo.name)
-            values, any_env = preset_values(name, algo.name, "*")
+            _, any_env = preset_values(name, algo.name, "*")
             if envs or any_env:
                 table.add_row(name, algo.name, ", ".join(envs) + (" (+ any env)" if any_env
                                                                   else ""))

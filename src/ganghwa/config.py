@@ -93,9 +93,10 @@ def coerce(cls: type[BaseConfig], key: str, value: Any) -> Any:
 def _coerce_to(tp: Any, key: str, value: Any) -> Any:
     origin, args = typing.get_origin(tp), typing.get_args(tp)
     if origin in (types.UnionType, typing.Union):
-        if value is None or (isinstance(value, str) and value.lower() in ("none", "null", "")):
-            if type(None) in args:
-                return None
+        is_none = value is None or (isinstance(value, str)
+                                    and value.lower() in ("none", "null", ""))
+        if is_none and type(None) in args:
+            return None
         inner = [a for a in args if a is not type(None)]
         return _coerce_to(inner[0], key, value)
     if origin is tuple:
@@ -247,7 +248,7 @@ class DQNConfig(BaseConfig):
     eps_start: float = hp(1.0, "initial epsilon")
     eps_end: float = hp(0.05, "final (floor) epsilon")
     eps_duration: int = hp(10_000, "linear: units from eps_start to eps_end")
-    eps_decay: float = hp(1_000.0, "exponential: time constant, eps = end + (start-end)e^(-t/decay)")
+    eps_decay: float = hp(1_000.0, "exponential: time constant of end + (start-end) e^(-t/decay)")
     eps_factor: float = hp(0.999, "multiplicative: eps = max(end, start * factor^t)")
     eps_unit: str = hp("step", "what t counts for the schedule", ("step", "update", "episode"))
     reward_scale: float = hp(1.0, "stored reward = env reward * reward_scale")

@@ -8,11 +8,11 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-from ganghwa.errors import GanghwaError  # noqa: E402
-from ganghwa.run import atomic_write_bytes, read_progress  # noqa: E402
+from ganghwa.errors import GanghwaError
+from ganghwa.run import atomic_write_bytes, read_progress
 
 
 def moving_average(values: np.ndarray, window: int = 100) -> np.ndarray:

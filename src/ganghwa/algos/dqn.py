@@ -84,7 +84,7 @@ class DQN:
         cfg.validate()
         obs_space, action_space = env_spaces(cfg.env_id)
         check_spaces(cfg.env_id, obs_space, action_space)
-        assert isinstance(action_space, gym.spaces.Discrete)
+        assert isinstance(action_space, gym.spaces.Discrete) and obs_space.shape is not None
         self.config = cfg
         self.n_actions = int(action_space.n)
         self.action_start = int(action_space.start)
@@ -101,8 +101,8 @@ class DQN:
                                    weight_decay=cfg.weight_decay, fused=True)
         self.replay_buffer = ReplayBuffer(cfg.buffer_size, obs_space.shape, np.float32,
                                           self.device)
-        self._online_params = list(self.q_net.parameters())
-        self._target_params = list(self.target_net.parameters())
+        self._online_params: list[torch.Tensor] = list(self.q_net.parameters())
+        self._target_params: list[torch.Tensor] = list(self.target_net.parameters())
         self.rng = np.random.default_rng(cfg.seed)
         self.step = self.episode = self.updates = 0
         self.best_score = -math.inf
@@ -349,7 +349,7 @@ class DQN:
 
     @classmethod
     def load(cls, path: str | Path, **overrides: Any) -> DQN:
-        """A model from `save`, `best.pt` or `latest.pt`; a full checkpoint restores training too."""
+        """A model from `save`, best.pt or latest.pt; a full checkpoint restores training too."""
         state = load_checkpoint(Path(path))
         if state.get("algo") != "dqn":
             raise GanghwaError(f"{path} holds a {state.get('algo')!r} model, not a DQN one")

@@ -31,7 +31,8 @@ def _env_factory(env_id: str) -> Callable[..., gym.Env]:
             module = importlib.import_module(module_name)
         except ImportError as e:
             raise GanghwaError(f"cannot import module {module_name!r} for env {env_id!r} ({e}); "
-                               "run from the folder that holds it or add it to PYTHONPATH") from None
+                               "run from the folder that holds it, or add it to PYTHONPATH"
+                               ) from None
         if attr in gym.registry:  # the module registered an id on import
             return lambda **kw: gym.make(attr, **kw)
         target = getattr(module, attr, None)
@@ -41,7 +42,8 @@ def _env_factory(env_id: str) -> Callable[..., gym.Env]:
         return lambda **kw: gym.wrappers.PassiveEnvChecker(target(**kw))
     if env_id not in gym.registry:
         raise GanghwaError(f"unknown environment {env_id!r}.{did_you_mean(env_id, gym.registry)} "
-                           "Use a registered Gymnasium id or module:Class; `ganghwa list` shows some")
+                           "Use a registered Gymnasium id or module:Class; "
+                           "`ganghwa list` shows some")
     return lambda **kw: gym.make(env_id, **kw)
 
 
