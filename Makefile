@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml Makefile
 ## make demo: train DQN on CartPole-v1 (tuned), then evaluate, plot and record a video
 demo: $(STAMP)
 	$(BIN)/ganghwa train dqn CartPole-v1 --preset tuned --out runs
-	$(BIN)/ganghwa eval last --out runs --episodes 20
+	$(BIN)/ganghwa eval last --episodes 20
 
 ## make test: lint, type-check and run the whole test suite
 test: $(STAMP) lint

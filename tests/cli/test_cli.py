@@ -179,9 +179,9 @@ def _curve(run: Path) -> list[tuple[str, ...]]:
 
 
 def test_ctrl_c_saves_and_resume_reproduces_the_uninterrupted_curve(tmp_path):
-    args = ["train", "--steps", "6000", "--seed", "7", "--no-video", "--no-progress", "--set",
-            "hidden=64,64", "learning_starts=500", "train_freq=4", "eval_every=0",
-            "checkpoint_every=100000", "target_update_interval=200"]
+    args = ["train", "--steps", "12000", "--seed", "7", "--no-video", "--no-progress", "--set",
+            "hidden=64,64", "learning_starts=500", "train_freq=4", "gradient_steps=1",
+            "eval_every=0", "checkpoint_every=100000", "target_update_interval=200"]
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
     reference = ganghwa(*args, cwd=tmp_path / "a")
@@ -206,7 +206,7 @@ def test_ctrl_c_saves_and_resume_reproduces_the_uninterrupted_curve(tmp_path):
     run = progress.parent
     interrupted_at = torch.load(run / "checkpoints" / "latest.pt",
                                 weights_only=True)["counters"]["step"]
-    assert 0 < interrupted_at < 6000
+    assert 0 < interrupted_at < 12000
 
     resumed = ganghwa("resume", str(run), "--no-progress", cwd=tmp_path / "b")
     assert resumed.returncode == 0, resumed.stderr
