@@ -41,6 +41,11 @@ def plot_runs(run_dirs: list[Path], out: Path, window: int = 100) -> Path:
         ax_ret.plot(steps, data["return"], color=color, alpha=0.25, linewidth=0.8)
         ax_ret.plot(steps, moving_average(data["return"], window), color=color, linewidth=2,
                     label=f"{label} ({window}-ep mean)")
+        evaluations = Path(run_dir) / "evaluations.csv"
+        if evaluations.is_file():  # greedy evaluations: what the policy does without epsilon
+            ev = np.loadtxt(evaluations, delimiter=",", skiprows=1, ndmin=2)
+            ax_ret.plot(ev[:, 0], ev[:, 1], "o--", color=color, markersize=4, linewidth=1,
+                        label=f"{label} (greedy eval)")
         has_loss = ~np.isnan(data["loss"])
         ax_loss.plot(steps[has_loss], data["loss"][has_loss], color=color, linewidth=1)
         ax_eps.plot(steps, data["epsilon"], color=color, linewidth=1.5)

@@ -121,6 +121,16 @@ class Run:
         return self.path / "checkpoints" / "best.pt"
 
     @property
+    def evaluations_path(self) -> Path:
+        """Periodic greedy evaluations during training: step, mean, std."""
+        return self.path / "evaluations.csv"
+
+    def append_evaluation(self, step: int, mean: float, std: float) -> None:
+        new = not self.evaluations_path.exists()
+        with self.evaluations_path.open("a") as f:
+            f.write(("step,mean,std\n" if new else "") + f"{step},{mean:.6g},{std:.6g}\n")
+
+    @property
     def eval_path(self) -> Path:
         return self.path / "eval.json"
 

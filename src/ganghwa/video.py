@@ -26,8 +26,9 @@ def record(policy: Policy, env_id: str, out_dir: Path, episodes: int = 1, fmt: s
         raise GanghwaError(f"{env_id} cannot render rgb_array frames ({e})") from None
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out_dir, prefix=".recording-") as tmp:
-        env = RecordVideo(env, tmp, episode_trigger=lambda _: True, name_prefix=prefix,
-                          disable_logger=True)
+        frames_dir = Path(tmp) / "frames"  # RecordVideo warns when its folder exists already
+        env = RecordVideo(env, str(frames_dir), episode_trigger=lambda _: True,
+                          name_prefix=prefix, disable_logger=True)
         try:
             for i in range(episodes):
                 obs, _ = env.reset(seed=seed + i)
@@ -38,7 +39,7 @@ def record(policy: Policy, env_id: str, out_dir: Path, episodes: int = 1, fmt: s
         finally:
             env.close()
         written = []
-        for mp4 in sorted(Path(tmp).glob("*.mp4")):
+        for mp4 in sorted(frames_dir.glob("*.mp4")):
             target = out_dir / (mp4.stem + (".gif" if fmt == "gif" else ".mp4"))
             if fmt == "gif":
                 from moviepy import VideoFileClip

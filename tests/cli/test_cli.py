@@ -44,7 +44,7 @@ def test_train_writes_the_whole_run_folder_then_eval_record_plot(tmp_path):
     assert result.returncode == 0, result.stderr
     run = only_run(tmp_path / "runs")
     assert run.name.startswith("dqn-CartPole-v1-s3-")
-    for name in ("config.toml", "progress.csv", "curve.png", "eval.json",
+    for name in ("config.toml", "progress.csv", "evaluations.csv", "curve.png", "eval.json",
                  "checkpoints/latest.pt", "checkpoints/best.pt"):
         assert (run / name).is_file(), name
     assert list(run.glob("events.out.tfevents.*"))

@@ -309,6 +309,8 @@ class DQN:
         cfg = self.config
         result = self.evaluate(cfg.eval_episodes, cfg.seed + PERIODIC_EVAL_SEED)
         logger.scalar("eval/mean_return", result.mean, self.step)
+        if run is not None:
+            run.append_evaluation(self.step, result.mean, float(result.returns.std()))
         if result.mean >= self.best_score:
             self.best_score = result.mean
             if run is not None:
