@@ -1,8 +1,10 @@
 """ganghwa DQN against Stable-Baselines3 DQN, side by side on one machine, alternating by seed.
 
-Each training runs in a fresh process, one at a time: ganghwa seed 0, SB3 seed 0, ganghwa seed 1,
-... so that load on a shared machine falls on both libraries alike. Both are evaluated by the
-same code: 20 greedy episodes seeded seed+100000..., "solved" means a mean >= the threshold.
+SB3 keeps torch's default thread count (all cores), which is its faster setting here; ganghwa
+chooses its own (runtime.set_threads). Each training runs in a fresh process, one at a
+time: ganghwa seed 0, SB3 seed 0, ganghwa seed 1, ... so that load on a shared machine falls
+on both libraries alike. Both are evaluated by the same code: 20 greedy episodes seeded
+seed+100000..., "solved" means a mean >= the threshold.
 
     python benchmarks/dqn_vs_sb3.py --env CartPole-v1 --seeds 5             # solve race
     python benchmarks/dqn_vs_sb3.py --env CartPole-v1 --mode raw --steps 20000  # steps/s
@@ -69,10 +71,7 @@ def run_ganghwa(env_id: str, seed: int, mode: str, steps: int | None) -> dict[st
 def run_sb3(env_id: str, seed: int, mode: str, steps: int | None) -> dict[str, Any]:
     import gymnasium as gym
     import numpy as np
-    import torch
     from stable_baselines3 import DQN as SB3DQN
-
-    torch.set_num_threads(1)  # as ganghwa picks for small nets; also faster for SB3 here
 
     hp = dict(RAW if mode == "raw" else RL_ZOO[env_id])
     total = steps or int(hp.pop("total", 0)) or 50_000

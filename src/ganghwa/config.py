@@ -39,7 +39,7 @@ class BaseConfig:
     total_steps: int = hp(100_000, "env steps to train for (summed over vector envs)")
     num_envs: int = hp(1, "number of envs stepped together (gymnasium SyncVectorEnv)")
     device: str = hp("auto", "torch device: auto picks cuda when present", ("auto", "cpu", "cuda"))
-    threads: int = hp(0, "torch CPU threads; 0 chooses from the network size and cores")
+    threads: int = hp(0, "torch CPU threads; 0 chooses from the network and batch size")
     eval_every: int = hp(0, "greedy evaluation every N env steps during training; 0 = off")
     eval_episodes: int = hp(10, "episodes per evaluation during training")
     final_eval_episodes: int = hp(20, "episodes of the greedy evaluation at the end (eval.json)")

@@ -28,15 +28,16 @@ def pick_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def set_threads(requested: int, n_params: int, device: torch.device) -> int:
-    """Set torch's intra-op threads; small MLPs on CPU run fastest on one thread.
+def set_threads(requested: int, n_params: int, batch_size: int, device: torch.device) -> int:
+    """Set torch's intra-op threads from the work in one minibatch pass.
 
-    Below ~1M parameters, a DQN update is dominated by per-op overhead, and extra threads add
-    synchronisation without speeding the tiny matmuls (see docs/benchmarks.md).
+    Measured on 2 cores (docs/benchmarks.md): a 256-256 MLP at batch 128 (~8.6M multiply-adds
+    per pass) trains 14% faster on 2 threads than on 1; at 128-128 or 64-64 the matmuls are too
+    small to split and a second thread gains nothing, so they stay on one.
     """
     if requested > 0:
         threads = requested
-    elif device.type == "cuda" or n_params < 1_000_000:
+    elif device.type == "cuda" or n_params * batch_size < 4_000_000:
         threads = 1
     else:
         threads = min(4, len(os.sched_getaffinity(0)))

@@ -93,7 +93,7 @@ class DQN:
         self.q_net = QNetwork(obs_space.shape[0], self.n_actions, cfg.hidden, cfg.activation,
                               cfg.dueling, cfg.init).to(self.device)
         n_params = sum(p.numel() for p in self.q_net.parameters())
-        self.threads = set_threads(cfg.threads, n_params, self.device)
+        self.threads = set_threads(cfg.threads, n_params, cfg.batch_size, self.device)
         self.target_net = copy.deepcopy(self.q_net).requires_grad_(False)
         optim_cls = torch.optim.AdamW if cfg.optimizer == "adamw" else torch.optim.Adam
         # Fused Adam saves ~0.2 ms per update on CPU but its first use costs ~1.2 s of imports,
