@@ -47,6 +47,14 @@ class Diverged(GanghwaError):
     exit_code = 1
 
 
+def greedy_actions(q_net: QNetwork, obs: np.ndarray, action_start: int = 0) -> np.ndarray:
+    """argmax_a Q(obs, a) for a batch, as env actions."""
+    device = next(q_net.parameters()).device
+    with torch.inference_mode():
+        q_values = q_net(torch.as_tensor(obs, dtype=torch.float32, device=device))
+    return q_values.argmax(dim=1).cpu().numpy() + action_start
+
+
 def td_target(rewards: torch.Tensor, terminated: torch.Tensor, gamma: float,
               next_q_target: torch.Tensor, next_q_online: torch.Tensor | None = None
               ) -> torch.Tensor:
@@ -142,9 +150,7 @@ class DQN:
 
     def greedy_policy(self, obs: np.ndarray) -> np.ndarray:
         """Env actions (offset by the space's start) with the highest Q-value."""
-        with torch.inference_mode():
-            q_values = self.q_net(torch.as_tensor(obs, dtype=torch.float32, device=self.device))
-        return q_values.argmax(dim=1).cpu().numpy() + self.action_start
+        return greedy_actions(self.q_net, obs, self.action_start)
 
     def predict(self, obs: np.ndarray, deterministic: bool = True) -> tuple[np.ndarray, None]:
         """SB3's signature: an observation (or a batch) in, (action(s), None) out."""
@@ -423,9 +429,18 @@ def train(cfg: DQNConfig, run: Run | None, progress: bool = True,
     return model.learn(cfg.total_steps, run=run, progress=progress)
 
 
-def load_policy(state: dict[str, Any], device: str = "cpu") -> Callable[[np.ndarray], np.ndarray]:
-    """The greedy policy of a checkpoint, for eval and record."""
-    config = apply(DQNConfig(), {**state["config"], "device": device})
-    model = DQN(config.env_id, config=config)
-    model.load_state_dict({"q_net": state["q_net"]}, "checkpoint")
-    return model.greedy_policy
+def load_policy(state: dict[str, Any]) -> Callable[[np.ndarray], np.ndarray]:
+    """The greedy policy of a checkpoint, for eval and record: the network alone, on the CPU."""
+    config = apply(DQNConfig(), state["config"])
+    obs_space, action_space = env_spaces(config.env_id)
+    check_spaces(config.env_id, obs_space, action_space)
+    assert isinstance(action_space, gym.spaces.Discrete) and obs_space.shape is not None
+    q_net = QNetwork(obs_space.shape[0], int(action_space.n), config.hidden, config.activation,
+                     config.dueling)
+    try:
+        q_net.load_state_dict(state["q_net"])
+    except (RuntimeError, KeyError) as e:
+        raise GanghwaError(f"checkpoint does not match its config ({str(e).splitlines()[0][:100]})"
+                           "; it is mismatched or from another version") from None
+    start = int(action_space.start)
+    return lambda obs: greedy_actions(q_net, obs, start)
