@@ -31,14 +31,16 @@ def pick_device(name: str) -> torch.device:
 def set_threads(requested: int, n_params: int, batch_size: int, device: torch.device) -> int:
     """Set torch's intra-op threads from the work in one minibatch pass.
 
-    Measured on 2 cores (docs/benchmarks.md): an idle machine runs a 256-256 MLP at batch 128
-    14% faster on 2 threads, but when another process holds a core (several seeds at once, a
-    test suite) OpenMP's waiting threads made the same update 15x slower. MLP-sized work therefore
-    stays on one thread; only large passes (CNNs on frames) spread over the cores.
+    Measured on 2 cores (docs/benchmarks.md): a 256-256 MLP at batch 128 (~8.6M multiply-adds a
+    pass) trains 14% faster on 2 threads; 128-128 and smaller gain nothing, so they stay on one.
+    OMP_NUM_THREADS, when set, wins: several runs side by side should each use one thread, since
+    OpenMP threads waiting for a busy core made one update 30x slower.
     """
     if requested > 0:
         threads = requested
-    elif device.type == "cuda" or n_params * batch_size < 50_000_000:
+    elif "OMP_NUM_THREADS" in os.environ:
+        threads = torch.get_num_threads()
+    elif device.type == "cuda" or n_params * batch_size < 4_000_000:
         threads = 1
     else:
         threads = min(4, len(os.sched_getaffinity(0)))
