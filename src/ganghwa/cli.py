@@ -197,7 +197,7 @@ def _read_algo(path: Path) -> str:
 def _train_and_finish(cfg: BaseConfig, run: Any, progress: bool,
                       resume_from: dict[str, Any] | None = None) -> int:
     """Train, then (unless interrupted) evaluate best.pt, plot curve.png and record a video."""
-    from ganghwa.algos.dqn import FINAL_EVAL_SEED
+    from ganghwa.evaluation import FINAL_EVAL_SEED
     from ganghwa.plots import plot_runs
     from ganghwa.registry import get_algo
 
@@ -265,7 +265,7 @@ def _run_policy(run_arg: str, checkpoint: str) -> tuple[Any, Any, Any]:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from ganghwa.algos.dqn import FINAL_EVAL_SEED
+    from ganghwa.evaluation import FINAL_EVAL_SEED
 
     if args.episodes < 1:
         raise GanghwaError("--episodes must be at least 1")
@@ -277,7 +277,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_record(args: argparse.Namespace) -> int:
-    from ganghwa.algos.dqn import FINAL_EVAL_SEED
+    from ganghwa.evaluation import FINAL_EVAL_SEED
     from ganghwa.video import record
 
     if args.episodes < 1:

@@ -9,6 +9,11 @@ import numpy as np
 
 from ganghwa.envs import make_env
 
+PERIODIC_EVAL_SEED = 10_000
+"""Evaluation during training uses seeds seed+10000..., the final one seed+100000...: never the
+seeds the training episodes were reset with."""
+FINAL_EVAL_SEED = 100_000
+
 Policy = Callable[[np.ndarray], np.ndarray]
 """Maps a batch of observations (n, *obs_shape) to n actions."""
 

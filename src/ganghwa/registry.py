@@ -36,9 +36,6 @@ def get_algo(name: str) -> Algo:
     return ALGOS[name]
 
 
-SUGGESTED_ENVS = ("CartPole-v1", "LunarLander-v3", "Acrobot-v1", "MountainCar-v0")
-
-
 def compatible_envs(algo: Algo) -> list[tuple[str, str, str]]:
     """Registered Gymnasium envs that this algorithm accepts: (id, observation, actions)."""
     out = []

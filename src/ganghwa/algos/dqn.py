@@ -29,16 +29,12 @@ from ganghwa.buffers import Batch, ReplayBuffer
 from ganghwa.config import DQNConfig, apply
 from ganghwa.envs import env_spaces, make_vec_env, restore_env_state, snapshot_env_state
 from ganghwa.errors import GanghwaError
-from ganghwa.evaluation import EvalResult, evaluate
+from ganghwa.evaluation import PERIODIC_EVAL_SEED, EvalResult, evaluate
 from ganghwa.logging import Logger
 from ganghwa.nets import QNetwork
 from ganghwa.run import Run, load_checkpoint, save_checkpoint
 from ganghwa.runtime import pick_device, seed_everything, set_threads
 from ganghwa.schedules import crossings, epsilon
-
-PERIODIC_EVAL_SEED = 10_000
-"""Periodic evaluation uses seeds seed+10000..., the final one seed+100000...: never training's."""
-FINAL_EVAL_SEED = 100_000
 
 
 class Diverged(GanghwaError):
