@@ -236,11 +236,11 @@ class DQN:
                 actions = self.act(obs, eps)
                 next_obs, rewards, terminated, truncated, infos = envs.step(
                     actions + self.action_start)
-                done = terminated | truncated
+                done_idx = np.flatnonzero(terminated | truncated)
                 real_next_obs = next_obs
-                if done.any():  # SAME_STEP autoreset: the true last obs is in final_obs
+                if done_idx.size:  # SAME_STEP autoreset: the true last obs is in final_obs
                     real_next_obs = next_obs.copy()
-                    for i in np.flatnonzero(done):
+                    for i in done_idx:
                         real_next_obs[i] = infos["final_obs"][i]
                 stored_rewards = rewards * cfg.reward_scale
                 if cfg.terminal_reward is not None:
@@ -256,7 +256,7 @@ class DQN:
                 if cfg.target_update_unit == "step" and crossings(
                         prev_step, self.step, cfg.target_update_interval):
                     self.update_target()
-                for i in np.flatnonzero(done):
+                for i in done_idx:
                     self._end_episode(int(i), eps, logger)
                 if cfg.eval_every and crossings(prev_step, self.step, cfg.eval_every):
                     self._periodic_eval(run, logger)
