@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from ganghwa.config import (
     BaseConfig,
@@ -23,6 +23,9 @@ from ganghwa.config import (
     to_toml,
 )
 from ganghwa.errors import GanghwaError
+
+if TYPE_CHECKING:
+    from ganghwa.run import Run
 
 EPILOGS = {
     "train": """examples:
@@ -194,7 +197,7 @@ def _read_algo(path: Path) -> str:
         raise GanghwaError(f"{path} is not valid TOML ({e})") from None
 
 
-def _train_and_finish(cfg: BaseConfig, run: Any, progress: bool,
+def _train_and_finish(cfg: BaseConfig, run: Run, progress: bool,
                       resume_from: dict[str, Any] | None = None) -> int:
     """Train, then (unless interrupted) evaluate best.pt, plot curve.png and record a video."""
     from ganghwa.evaluation import FINAL_EVAL_SEED
