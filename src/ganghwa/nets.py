@@ -49,6 +49,8 @@ class QNetwork(nn.Module):
                  activation: str = "relu", dueling: bool = False, init: str = "default"):
         super().__init__()
         self.dueling = dueling
+        self.activation = activation
+        self.n_actions = n_actions
         if dueling:
             self.body = mlp(obs_dim, hidden[:-1], hidden[-1], activation)
             self.body.append(ACTIVATIONS[activation]())

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ganghwa.backprop import ManualBackprop, flatten_parameters, param_views
 from ganghwa.buffers import Batch, ReplayBuffer
 from ganghwa.config import DQNConfig, apply
 from ganghwa.envs import env_spaces, make_vec_env, restore_env_state, snapshot_env_state
@@ -63,6 +64,17 @@ def td_target(rewards: torch.Tensor, terminated: torch.Tensor, gamma: float,
     return rewards + gamma * (1.0 - terminated) * next_values
 
 
+def td_loss_and_grad(q_taken: torch.Tensor, target: torch.Tensor,
+                     kind: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """The mean Huber (delta 1) or squared TD error, and its gradient with respect to q_taken."""
+    diff = q_taken - target
+    if kind == "huber":
+        loss = F.smooth_l1_loss(q_taken, target)
+        return loss, diff.clamp_(-1.0, 1.0).div_(diff.numel())
+    loss = F.mse_loss(q_taken, target)
+    return loss, diff.mul_(2.0 / diff.numel())
+
+
 def check_spaces(env_id: str, obs_space: gym.Space, action_space: gym.Space) -> None:
     """DQN's MLP needs a flat Box observation and a Discrete action space."""
     if not isinstance(action_space, gym.spaces.Discrete):
@@ -99,17 +111,21 @@ class DQN:
         n_params = sum(p.numel() for p in self.q_net.parameters())
         self.threads = set_threads(cfg.threads, n_params, cfg.batch_size, self.device)
         self.target_net = copy.deepcopy(self.q_net).requires_grad_(False)
+        # All weights live in one flat tensor (the modules hold views of it), so Adam, clipping
+        # and the target update are one kernel each.
+        self._flat = flatten_parameters(self.q_net)
+        self._target_flat = flatten_parameters(self.target_net).detach()
+        self._weights = list(self.q_net.parameters())
+        self._target_weights = list(self.target_net.parameters())
+        assert self._flat.grad is not None
+        self._backprop = ManualBackprop(self.q_net, param_views(self._flat.grad, self._weights),
+                                        cfg.batch_size)
         optim_cls = torch.optim.AdamW if cfg.optimizer == "adamw" else torch.optim.Adam
-        # Fused Adam saves ~0.2 ms per update on CPU but its first use costs ~1.2 s of imports,
-        # so short runs (the demo's first seconds, tests) keep the foreach implementation.
-        expected_updates = cfg.total_steps // cfg.train_freq * cfg.gradient_steps
-        fused = expected_updates >= 10_000
-        self.optimizer = optim_cls(self.q_net.parameters(), lr=cfg.lr, amsgrad=cfg.amsgrad,
+        fused = self.device.type in ("cpu", "cuda")
+        self.optimizer = optim_cls([self._flat], lr=cfg.lr, amsgrad=cfg.amsgrad,
                                    weight_decay=cfg.weight_decay, fused=fused, foreach=not fused)
         self.replay_buffer = ReplayBuffer(cfg.buffer_size, obs_space.shape, np.float32,
                                           self.device)
-        self._online_params: list[torch.Tensor] = list(self.q_net.parameters())
-        self._target_params: list[torch.Tensor] = list(self.target_net.parameters())
         self.rng = np.random.default_rng(cfg.seed)
         self.step = self.episode = self.updates = 0
         self.best_score = -math.inf
@@ -122,8 +138,9 @@ class DQN:
         self._ep_returns = np.zeros(cfg.num_envs)
         self._ep_lengths = np.zeros(cfg.num_envs, dtype=np.int64)
         self._env_snapshot: Any = None
-        self._td_loss: Callable[[Batch], torch.Tensor] = (
-            torch.compile(self._compute_loss) if cfg.compile else self._compute_loss)
+        # compile=true trains through autograd and a compiled loss instead of ManualBackprop.
+        self._compiled_loss: Callable[[Batch], torch.Tensor] | None = (
+            torch.compile(self._compute_loss) if cfg.compile else None)
 
     # ------------------------------------------------------------------ acting
     @property
@@ -139,9 +156,9 @@ class DQN:
         random_actions = self.rng.integers(self.n_actions, size=n)
         if explore.all():
             return random_actions
-        with torch.inference_mode():
-            q_values = self.q_net(torch.as_tensor(obs, dtype=torch.float32, device=self.device))
-            greedy = q_values.argmax(dim=1).cpu().numpy()
+        q_values = self._backprop.forward(
+            torch.as_tensor(obs, dtype=torch.float32, device=self.device), self._weights)
+        greedy = q_values.argmax(dim=1).cpu().numpy()
         return np.where(explore, random_actions, greedy)
 
     def greedy_policy(self, obs: np.ndarray) -> np.ndarray:
@@ -160,6 +177,7 @@ class DQN:
 
     # ------------------------------------------------------------------ updating
     def _compute_loss(self, batch: Batch) -> torch.Tensor:
+        """The TD loss through autograd: the reference that ManualBackprop is tested against."""
         cfg = self.config
         q_values = self.q_net(batch.obs).gather(1, batch.actions.unsqueeze(1)).squeeze(1)
         with torch.no_grad():
@@ -171,16 +189,36 @@ class DQN:
             return F.smooth_l1_loss(q_values, target)
         return F.mse_loss(q_values, target)
 
+    def _loss_and_grad(self, batch: Batch) -> torch.Tensor:
+        """The TD loss, with its gradient written into the flat grad by ManualBackprop."""
+        cfg = self.config
+        bp = self._backprop
+        q_values = bp.forward(batch.obs, self._weights, keep=True)
+        next_q_target = bp.forward(batch.next_obs, self._target_weights)
+        next_q_online = bp.forward(batch.next_obs, self._weights) if cfg.double else None
+        target = td_target(batch.rewards, batch.terminated, cfg.gamma, next_q_target,
+                           next_q_online)
+        taken = batch.actions.unsqueeze(1)
+        loss, grad = td_loss_and_grad(q_values.gather(1, taken).squeeze(1), target, cfg.loss)
+        bp.backward(torch.zeros_like(q_values).scatter_(1, taken, grad.unsqueeze(1)),
+                    self._weights)
+        return loss
+
     def update(self) -> None:
         """One gradient step on a uniform minibatch; the loss is accumulated without a sync."""
         cfg = self.config
-        loss = self._td_loss(self.replay_buffer.sample(cfg.batch_size, self.rng))
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        batch = self.replay_buffer.sample(cfg.batch_size, self.rng)
+        if self._compiled_loss is None:
+            loss = self._loss_and_grad(batch)
+        else:
+            assert self._flat.grad is not None
+            self._flat.grad.zero_()
+            loss = self._compiled_loss(batch)
+            loss.backward()
         if cfg.grad_clip_value is not None:
-            torch.nn.utils.clip_grad_value_(self._online_params, cfg.grad_clip_value)
+            torch.nn.utils.clip_grad_value_(self._flat, cfg.grad_clip_value)
         if cfg.max_grad_norm is not None:
-            torch.nn.utils.clip_grad_norm_(self._online_params, cfg.max_grad_norm, foreach=True)
+            torch.nn.utils.clip_grad_norm_(self._flat, cfg.max_grad_norm, foreach=True)
         self.optimizer.step()
         self._loss_sum += loss.detach()
         self._loss_count += 1
@@ -192,9 +230,9 @@ class DQN:
         """Hard copy (tau = 1) or Polyak averaging, in place: no state_dict round trip."""
         with torch.no_grad():
             if self.config.tau >= 1.0:
-                torch._foreach_copy_(self._target_params, self._online_params)
+                self._target_flat.copy_(self._flat)
             else:
-                torch._foreach_lerp_(self._target_params, self._online_params, self.config.tau)
+                self._target_flat.lerp_(self._flat, self.config.tau)
 
     def _train(self, rounds: int) -> None:
         if rounds > 0 and len(self.replay_buffer) >= self.config.batch_size:

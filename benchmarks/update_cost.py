@@ -1,0 +1,57 @@
+"""Microseconds per DQN gradient step: ManualBackprop against autograd, in one process.
+
+    python benchmarks/update_cost.py                  # 256-256, batch 128, torch's threads
+    python benchmarks/update_cost.py --threads 1 --hidden 128 128
+
+Both paths share everything else (sampling, clipping, fused Adam); the autograd path is the
+one `--set compile=true` uses, without compiling. They alternate in rounds so that noise from
+the shared machine hits both alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import numpy as np
+import torch
+
+from ganghwa import DQN
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--hidden", type=int, nargs="+", default=[256, 256])
+    parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--threads", type=int, default=0, help="0: ganghwa's own choice")
+    parser.add_argument("--updates", type=int, default=1000, help="per round")
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    model = DQN("CartPole-v1", hidden=tuple(args.hidden), batch_size=args.batch,
+                threads=args.threads, max_grad_norm=10.0, double=False, device="cpu")
+    rng = np.random.default_rng(0)
+    n = 10_000
+    model.replay_buffer.add(rng.standard_normal((n, 4), dtype=np.float32),
+                            rng.integers(0, 2, n), rng.standard_normal(n, dtype=np.float32),
+                            rng.standard_normal((n, 4), dtype=np.float32),
+                            (rng.random(n) < 0.05).astype(np.float32))
+    compiled = model._compute_loss  # autograd, uncompiled
+    timings: dict[str, list[float]] = {"manual": [], "autograd": []}
+    for _ in range(args.rounds):
+        for name in timings:
+            model._compiled_loss = None if name == "manual" else compiled
+            for _ in range(100):
+                model.update()
+            start = time.perf_counter()
+            for _ in range(args.updates):
+                model.update()
+            timings[name].append((time.perf_counter() - start) / args.updates * 1e6)
+    print(f"hidden {args.hidden}, batch {args.batch}, {torch.get_num_threads()} thread(s)")
+    for name, values in timings.items():
+        print(f"{name:9s} median {statistics.median(values):6.0f} µs per update "
+              f"(rounds: {', '.join(f'{v:.0f}' for v in values)})")
+
+
+if __name__ == "__main__":
+    main()
