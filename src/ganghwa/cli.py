@@ -1,4 +1,4 @@
-"""The `ganghwa` command: train | eval | record | plot | resume | list.
+"""The `ganghwa` command: train | eval | record | plot | resume | solve | list.
 
 Bad input gets one line on stderr and exit code 2; nothing is written before the input is known
 to be good.
@@ -16,6 +16,7 @@ from ganghwa.config import (
     apply,
     field_help,
     from_toml,
+    parse_env_kwargs,
     parse_set,
     preset_envs,
     preset_names,
@@ -33,7 +34,16 @@ EPILOGS = {
   ganghwa train dqn LunarLander-v3 --seed 1
   ganghwa train dqn CartPole-v1 --preset pytorch-tutorial
   ganghwa train dqn CartPole-v1 --set double=false dueling=true lr=5e-4
-  ganghwa train dqn my_env:MyEnv --steps 20000     # your own gymnasium.Env class""",
+  ganghwa train dqn my_env:MyEnv --steps 20000     # your own gymnasium.Env class
+  ganghwa train q_learning FrozenLake-v1 --env-kw map_name=8x8 is_slippery=false
+  ganghwa train sarsa CliffWalking-v1 --steps 100000
+  ganghwa train value_iteration ganghwa/GridWorld-v0 --set gamma=0.9""",
+    "solve": """examples:
+  ganghwa solve value_iteration ganghwa/GridWorld-v0
+  ganghwa solve policy_iteration FrozenLake-v1 --gamma 0.99 --png frozenlake.png
+  ganghwa solve policy_evaluation ganghwa/GridWorld-v0 --gamma 0.9   # the random policy
+  ganghwa solve value_iteration ganghwa/RoadTrip-v0 --gamma 1
+  ganghwa solve value_iteration ganghwa/GridWorld-v0 --env-kw desc=S..X/.#.G slip=0.2""",
     "eval": """examples:
   ganghwa eval runs/dqn-CartPole-v1-s0-20261122-101500
   ganghwa eval last --episodes 100 --checkpoint latest""",
@@ -71,14 +81,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("train", "train an agent; writes a run folder")
     p.add_argument("algo", nargs="?", default="dqn", help="algorithm (default dqn)")
-    p.add_argument("env", nargs="?", default="CartPole-v1",
-                   help="Gymnasium id or module:Class (default CartPole-v1)")
+    p.add_argument("env", nargs="?", default=None,
+                   help="Gymnasium id or module:Class (default: CartPole-v1 for dqn, "
+                        "ganghwa/GridWorld-v0 for tabular methods, "
+                        "ganghwa/MovingObstacles-v0 for deep_sarsa)")
     p.add_argument("--preset", default=None,
                    help="preset name (default tuned, where it covers the env)")
     p.add_argument("--steps", type=int, help="total env steps")
     p.add_argument("--seed", type=int, help="random seed (default 0)")
     p.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE",
                    help="override any setting; `ganghwa list --config` shows them")
+    p.add_argument("--env-kw", nargs="+", default=[], metavar="KEY=VALUE",
+                   help="keyword arguments for the env, e.g. map_name=8x8 is_slippery=false")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), help="torch device")
     p.add_argument("--num-envs", type=int, help="vectorized envs stepped together")
     p.add_argument("--out", default="runs", help="parent folder of run folders (default runs/)")
@@ -109,6 +123,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--video", action=argparse.BooleanOptionalAction, default=None)
     p.add_argument("--no-progress", action="store_true")
 
+    p = add("solve", "solve an env with a known model by dynamic programming; print V and "
+                     "the policy")
+    p.add_argument("algo", help="value_iteration, policy_iteration or policy_evaluation")
+    p.add_argument("env", help="an env with a transition model P, e.g. FrozenLake-v1")
+    p.add_argument("--gamma", type=float, default=0.99, help="discount (default 0.99)")
+    p.add_argument("--theta", type=float, default=1e-10, help="convergence tolerance")
+    p.add_argument("--env-kw", nargs="+", default=[], metavar="KEY=VALUE",
+                   help="keyword arguments for the env")
+    p.add_argument("--png", help="also write the value map to this PNG file")
+
     p = add("list", "show algorithms, environments and presets")
     p.add_argument("--config", action="store_true", help="list every setting and its default")
     return parser
@@ -121,19 +145,20 @@ def resolve_train_config(args: argparse.Namespace) -> tuple[BaseConfig, str]:
     from ganghwa.registry import get_algo
 
     algo = get_algo(args.algo)
+    args.env = args.env or algo.config().env_id
     overrides = parse_set(args.set)
     preset = args.preset or "tuned"
-    values, covered = preset_values(preset, algo.name, args.env)
+    values, covered = preset_values(preset, algo.preset_sections, args.env)
     note = ""
     if not covered:
         if args.preset:
-            names = ", ".join(preset_envs(preset, algo.name)) or "no envs"
+            names = ", ".join(preset_envs(preset, algo.preset_sections)) or "no envs"
             raise GanghwaError(f"preset {preset!r} has no {algo.name} settings for {args.env} "
                                f"(it covers {names}); drop --preset to use the general defaults")
         preset, note = "none", f"no tuned preset for {args.env}: using the general defaults"
     flags = {"algo": algo.name, "env_id": args.env, "preset": preset, "total_steps": args.steps,
              "seed": args.seed, "device": args.device, "num_envs": args.num_envs,
-             "video": args.video}
+             "video": args.video, "env_kwargs": parse_env_kwargs(args.env_kw) or None}
     cfg = apply(algo.config(), values)
     cfg = apply(cfg, {k: v for k, v in flags.items() if v is not None})
     cfg = apply(cfg, overrides)
@@ -141,14 +166,25 @@ def resolve_train_config(args: argparse.Namespace) -> tuple[BaseConfig, str]:
     return cfg, note
 
 
-def cmd_train(args: argparse.Namespace) -> int:
-    from ganghwa.envs import env_spaces
+def _checked_env(algo_name: str, env_id: str, env_kwargs: dict[str, Any]) -> Any:
+    """The env, built once and checked against the algorithm before anything is written."""
+    from ganghwa.envs import make_env
     from ganghwa.registry import get_algo
+
+    env = make_env(env_id, env_kwargs=env_kwargs)
+    try:
+        get_algo(algo_name).check(env_id, env)
+    except GanghwaError:
+        env.close()
+        raise
+    return env
+
+
+def cmd_train(args: argparse.Namespace) -> int:
     from ganghwa.run import Run, atomic_write_text
 
     cfg, note = resolve_train_config(args)
-    algo = get_algo(cfg.algo)
-    algo.check_spaces(cfg.env_id, *env_spaces(cfg.env_id))  # before anything is written
+    _checked_env(cfg.algo, cfg.env_id, cfg.env_kwargs).close()
     run = Run.create(Path(args.out), cfg.algo, cfg.env_id, cfg.seed)
     atomic_write_text(run.config_path, to_toml(cfg))
     print(f"run folder: {run.path}" + (f"  ({note})" if note else ""))
@@ -213,7 +249,7 @@ def _train_and_finish(cfg: BaseConfig, run: Run, progress: bool,
               f"continue with:  ganghwa resume {run.path}", file=sys.stderr)
         return 130
     policy = algo.load_policy(_load(run.best))
-    result = _evaluate(policy, cfg.env_id, cfg.final_eval_episodes, cfg.seed + FINAL_EVAL_SEED)
+    result = _evaluate(policy, cfg, cfg.final_eval_episodes, cfg.seed + FINAL_EVAL_SEED)
     summary = {"checkpoint": "best", "seed": cfg.seed + FINAL_EVAL_SEED, "step": model.step,
                "stop_reason": model.stop_reason, "train_seconds": round(model.elapsed, 3),
                **result.summary()}
@@ -221,7 +257,8 @@ def _train_and_finish(cfg: BaseConfig, run: Run, progress: bool,
     _print_eval_table(run.path.name, "best", result)
     if cfg.video:
         from ganghwa.video import record
-        files = record(policy, cfg.env_id, run.video_dir, 1, "mp4", cfg.seed + FINAL_EVAL_SEED)
+        files = record(policy, cfg.env_id, run.video_dir, 1, "mp4", cfg.seed + FINAL_EVAL_SEED,
+                       env_kwargs=cfg.env_kwargs)
         print(f"video: {', '.join(str(f) for f in files)}")
     print(f"curve: {run.curve_path}\neval:  {run.eval_path}  (mean {result.mean:.1f})")
     return 0
@@ -232,9 +269,9 @@ def _load(path: Path) -> dict[str, Any]:
     return load_checkpoint(path)
 
 
-def _evaluate(policy: Any, env_id: str, episodes: int, seed: int) -> Any:
+def _evaluate(policy: Any, cfg: BaseConfig, episodes: int, seed: int) -> Any:
     from ganghwa.evaluation import evaluate
-    return evaluate(policy, env_id, episodes, seed)
+    return evaluate(policy, cfg.env_id, episodes, seed, cfg.env_kwargs)
 
 
 def _print_eval_table(title: str, checkpoint: str, result: Any) -> None:
@@ -274,7 +311,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         raise GanghwaError("--episodes must be at least 1")
     run, cfg, (which, policy) = _run_policy(args.run, args.checkpoint)
     seed = cfg.seed + FINAL_EVAL_SEED if args.seed is None else args.seed
-    result = _evaluate(policy, cfg.env_id, args.episodes, seed)
+    result = _evaluate(policy, cfg, args.episodes, seed)
     _print_eval_table(run.path.name, which, result)
     return 0
 
@@ -287,7 +324,8 @@ def cmd_record(args: argparse.Namespace) -> int:
         raise GanghwaError("--episodes must be at least 1")
     run, cfg, (_, policy) = _run_policy(args.run, args.checkpoint)
     seed = cfg.seed + FINAL_EVAL_SEED if args.seed is None else args.seed
-    files = record(policy, cfg.env_id, run.video_dir, args.episodes, args.format, seed)
+    files = record(policy, cfg.env_id, run.video_dir, args.episodes, args.format, seed,
+                   env_kwargs=cfg.env_kwargs)
     for f in files:
         print(f)
     return 0
@@ -333,25 +371,88 @@ def cmd_list(args: argparse.Namespace) -> int:
         table.add_column(col)
     for name in preset_names():
         for algo in ALGOS.values():
-            envs = preset_envs(name, algo.name)
-            _, any_env = preset_values(name, algo.name, "*")
+            envs = preset_envs(name, algo.preset_sections)
+            _, any_env = preset_values(name, algo.preset_sections, "*")
             if envs or any_env:
                 table.add_row(name, algo.name, ", ".join(envs) + (" (+ any env)" if any_env
                                                                   else ""))
     console.print(table)
-    for algo in ALGOS.values():
-        table = Table(title=f"registered environments {algo.name} accepts "
+    accepted = compatible_envs(list(ALGOS.values()))
+    groups: dict[tuple[tuple[str, str, str], ...], list[str]] = {}
+    for name, rows in accepted.items():
+        groups.setdefault(tuple(rows), []).append(name)
+    for group, names in groups.items():
+        table = Table(title=f"registered environments for {', '.join(names)} "
                             "(also: any registered id or module:Class)")
         for col in ("id", "observation", "actions"):
             table.add_column(col)
-        for row in compatible_envs(algo):
+        for row in group:
             table.add_row(*row)
         console.print(table)
     return 0
 
 
+def _greedy_path(P: Any, actions: Any, start: int, limit: int = 100
+                 ) -> list[tuple[int, float]] | None:
+    """The (state, reward) steps the greedy policy takes from start, if the model is
+    deterministic along the way (as RoadTrip's is); None otherwise."""
+    path, s = [], start
+    for _ in range(limit):
+        outcomes = P[s][int(actions[s])]
+        if len(outcomes) != 1:
+            return None
+        _, s, reward, terminated = outcomes[0]
+        path.append((int(s), float(reward)))
+        if terminated:
+            return path
+    return None
+
+
+def cmd_solve(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from ganghwa.algos.tabular import DP_ALGOS, solve
+    from ganghwa.config import TabularConfig
+    from ganghwa.envs.layout import action_labels, grid_cells, state_labels
+    from ganghwa.tables import q_table, value_grid
+
+    if args.algo not in DP_ALGOS:
+        raise GanghwaError(f"solve runs a DP method ({', '.join(DP_ALGOS)}), not {args.algo!r};"
+                           f" learn from experience with `ganghwa train {args.algo} {args.env}`")
+    if args.png and not args.png.lower().endswith(".png"):
+        raise GanghwaError(f"--png must end in .png, got {args.png}")
+    cfg = TabularConfig(algo=args.algo, env_id=args.env, gamma=args.gamma, theta=args.theta,
+                        env_kwargs=parse_env_kwargs(args.env_kw))
+    cfg.validate()
+    env = _checked_env(cfg.algo, cfg.env_id, cfg.env_kwargs)
+    V, Q, actions, sweeps = solve(cfg.algo, env, cfg.gamma, cfg.theta, cfg.max_sweeps)
+    console = Console()
+    labels = action_labels(env)
+    arrows = [labels[a] for a in actions]
+    cells = grid_cells(env)
+    title = f"{cfg.algo} on {cfg.env_id}, γ={cfg.gamma} ({sweeps} sweeps)"
+    if cells is not None:
+        console.print(value_grid(V, cells, arrows, f"V(s) and greedy action: {title}"))
+    console.print(q_table(Q, state_labels(env), labels, f"Q(s, a): {title}"))
+    start = int(env.reset(seed=0)[0])
+    console.print(f"V(start) = {V[start]:.4f}; greedy action at the start: {arrows[start]}")
+    path = _greedy_path(env.unwrapped.P, actions, start)
+    if path is not None:
+        names, total = state_labels(env), sum(r for _, r in path)
+        route = " → ".join([names[start]] + [names[s] for s, _ in path])
+        console.print(f"greedy path: {route}  (return {total:g})")
+    if args.png:
+        from ganghwa.plots import plot_value_map
+
+        if cells is None:
+            raise GanghwaError(f"{cfg.env_id} is not a grid, so there is no value map to draw")
+        print(plot_value_map(V, cells, arrows, Path(args.png), title))
+    env.close()
+    return 0
+
+
 COMMANDS = {"train": cmd_train, "eval": cmd_eval, "record": cmd_record, "plot": cmd_plot,
-            "resume": cmd_resume, "list": cmd_list}
+            "resume": cmd_resume, "solve": cmd_solve, "list": cmd_list}
 
 
 def main(argv: list[str] | None = None) -> int:

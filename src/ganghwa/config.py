@@ -25,6 +25,9 @@ C = TypeVar("C", bound="BaseConfig")
 
 def hp(default: Any, help: str, choices: tuple[str, ...] | None = None) -> Any:
     """A config field whose help text shows in `ganghwa list --config` and in errors."""
+    if isinstance(default, dict):
+        return field(default_factory=lambda: dict(default),
+                     metadata={"help": help, "choices": choices})
     return field(default=default, metadata={"help": help, "choices": choices})
 
 
@@ -34,6 +37,8 @@ class BaseConfig:
 
     algo: str = hp("dqn", "algorithm name")
     env_id: str = hp("CartPole-v1", "Gymnasium id or module:Class of the environment")
+    env_kwargs: dict[str, Any] = hp({}, "keyword arguments for the env's constructor "  # noqa: RUF009
+                                    "(--env-kw map_name=8x8 is_slippery=false)")
     preset: str = hp("none", "preset the config was resolved from")
     seed: int = hp(0, "seed for Python, numpy, torch and the envs")
     total_steps: int = hp(100_000, "env steps to train for (summed over vector envs)")
@@ -75,6 +80,26 @@ def _fmt(value: Any) -> str:
     return "none" if value is None else str(value)
 
 
+def parse_literal(text: str) -> Any:
+    """A command-line value as TOML reads it (true, 3, 0.5, [1, 2]); anything else is a string."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def parse_env_kwargs(pairs: list[str]) -> dict[str, Any]:
+    """`["map_name=8x8", "is_slippery=false"]` -> {"map_name": "8x8", "is_slippery": False}."""
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise GanghwaError(f"--env-kw takes key=value, got {pair!r}; e.g. --env-kw "
+                               "is_slippery=false")
+        out[key.strip()] = parse_literal(value.strip())
+    return out
+
+
 # ---------------------------------------------------------------- coercion of --set values
 
 def _hints(cls: type) -> dict[str, Any]:
@@ -99,6 +124,12 @@ def _coerce_to(tp: Any, key: str, value: Any) -> Any:
             return None
         inner = [a for a in args if a is not type(None)]
         return _coerce_to(inner[0], key, value)
+    if origin is dict:
+        if isinstance(value, dict):
+            return dict(value)
+        if isinstance(value, str):
+            return parse_env_kwargs([p for p in value.split(",") if p.strip()])
+        raise GanghwaError(f"{key} takes key=value pairs such as map_name=8x8; got {value!r}")
     if origin is tuple:
         items = value
         if isinstance(value, str):
@@ -173,21 +204,30 @@ def load_preset(name: str) -> dict[str, Any]:
         return tomllib.load(f)
 
 
-def preset_values(name: str, algo: str, env_id: str) -> tuple[dict[str, Any], bool]:
+def preset_values(name: str, algo: str | tuple[str, ...], env_id: str
+                  ) -> tuple[dict[str, Any], bool]:
     """The preset's settings for algo on env_id, and whether the preset names that env.
 
     Scalars under `[algo]` apply to every env; a table `[algo."ENV"]` adds env-specific ones.
+    `algo` may list several sections, later ones winning: ("tabular", "sarsa") reads the
+    settings all tabular methods share, then SARSA's own.
     """
-    data = load_preset(name).get(algo, {})
-    base = {k: v for k, v in data.items() if not isinstance(v, dict)}
-    env_tables = {k: v for k, v in data.items() if isinstance(v, dict)}
-    values = {**base, **env_tables.get(env_id, {})}
-    return values, env_id in env_tables or bool(base)
+    values: dict[str, Any] = {}
+    covered = False
+    for section in (algo,) if isinstance(algo, str) else algo:
+        data = load_preset(name).get(section, {})
+        base = {k: v for k, v in data.items() if not isinstance(v, dict)}
+        env_tables = {k: v for k, v in data.items() if isinstance(v, dict)}
+        values.update({**base, **env_tables.get(env_id, {})})
+        covered = covered or env_id in env_tables or bool(base)
+    return values, covered
 
 
-def preset_envs(name: str, algo: str) -> list[str]:
-    data = load_preset(name).get(algo, {})
-    return [k for k, v in data.items() if isinstance(v, dict)]
+def preset_envs(name: str, algo: str | tuple[str, ...]) -> list[str]:
+    preset = load_preset(name)
+    sections = (algo,) if isinstance(algo, str) else algo
+    return sorted({k for s in sections for k, v in preset.get(s, {}).items()
+                   if isinstance(v, dict)})
 
 
 # ---------------------------------------------------------------- the resolved config file
@@ -212,7 +252,33 @@ def from_toml(cls: type[C], text: str) -> C:
 # ---------------------------------------------------------------- algorithm configs
 
 @dataclass
-class DQNConfig(BaseConfig):
+class ExplorationConfig:
+    """Discount and epsilon-greedy schedule, shared by the value-based methods (a mixin)."""
+
+    gamma: float = hp(0.99, "discount factor")
+    exploration: str = hp("linear", "epsilon schedule",
+                          ("linear", "exponential", "multiplicative"))
+    eps_start: float = hp(1.0, "initial epsilon")
+    eps_end: float = hp(0.05, "final (floor) epsilon")
+    eps_duration: int = hp(10_000, "linear: units from eps_start to eps_end")
+    eps_decay: float = hp(1_000.0, "exponential: time constant of end + (start-end) e^(-t/decay)")
+    eps_factor: float = hp(0.999, "multiplicative: eps = max(end, start * factor^t)")
+    eps_unit: str = hp("step", "what t counts for the schedule", ("step", "update", "episode"))
+
+    def validate_exploration(self) -> None:
+        if not 0.0 <= self.gamma <= 1.0:
+            raise GanghwaError(f"gamma must lie in [0, 1], got {self.gamma}; e.g. --set gamma=0.99")
+        for name in ("eps_start", "eps_end"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise GanghwaError(f"{name} must lie in [0, 1], got {getattr(self, name)}")
+        if self.eps_duration < 1:
+            raise GanghwaError(f"eps_duration must be at least 1, got {self.eps_duration}")
+        if self.eps_decay <= 0 or not 0 < self.eps_factor <= 1:
+            raise GanghwaError("eps_decay must be positive and eps_factor in (0, 1]")
+
+
+@dataclass
+class DQNConfig(ExplorationConfig, BaseConfig):
     """DQN with switches: Double, Dueling, hard or Polyak target, three epsilon schedules.
 
     The defaults are robust general-purpose settings for small discrete-action envs
@@ -226,7 +292,6 @@ class DQNConfig(BaseConfig):
     dueling: bool = hp(False, "dueling head: Q = V + A - mean(A)")
     double: bool = hp(True, "Double DQN target: online argmax, target-network value")
     loss: str = hp("huber", "TD loss", ("huber", "mse"))
-    gamma: float = hp(0.99, "discount factor")
     lr: float = hp(1e-3, "learning rate")
     optimizer: str = hp("adam", "optimizer", ("adam", "adamw"))
     amsgrad: bool = hp(False, "AMSGrad variant of Adam/AdamW")
@@ -243,14 +308,6 @@ class DQNConfig(BaseConfig):
     target_update_unit: str = hp("step", "unit of target_update_interval",
                                  ("step", "update", "episode"))
     tau: float = hp(1.0, "target update weight: 1.0 = hard copy, <1 = Polyak averaging")
-    exploration: str = hp("linear", "epsilon schedule",
-                          ("linear", "exponential", "multiplicative"))
-    eps_start: float = hp(1.0, "initial epsilon")
-    eps_end: float = hp(0.05, "final (floor) epsilon")
-    eps_duration: int = hp(10_000, "linear: units from eps_start to eps_end")
-    eps_decay: float = hp(1_000.0, "exponential: time constant of end + (start-end) e^(-t/decay)")
-    eps_factor: float = hp(0.999, "multiplicative: eps = max(end, start * factor^t)")
-    eps_unit: str = hp("step", "what t counts for the schedule", ("step", "update", "episode"))
     reward_scale: float = hp(1.0, "stored reward = env reward * reward_scale")
     terminal_reward: float | None = hp(None, "replace the reward on termination (not time-out)")
     compile: bool = hp(False, "torch.compile the update step (pays on GPU, rarely on CPU)")
@@ -260,15 +317,11 @@ class DQNConfig(BaseConfig):
         if not self.lr > 0:
             raise GanghwaError(f"learning rate must be positive, got lr={self.lr}; "
                                "use e.g. --set lr=0.001")
-        if not 0.0 <= self.gamma <= 1.0:
-            raise GanghwaError(f"gamma must lie in [0, 1], got {self.gamma}; e.g. --set gamma=0.99")
+        self.validate_exploration()
         if not 0.0 < self.tau <= 1.0:
             raise GanghwaError(f"tau must lie in (0, 1], got {self.tau}; 1.0 is a hard copy")
-        for name in ("eps_start", "eps_end"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise GanghwaError(f"{name} must lie in [0, 1], got {getattr(self, name)}")
         ints = ("batch_size", "buffer_size", "train_freq", "gradient_steps",
-                "target_update_interval", "eps_duration")
+                "target_update_interval")
         for name in ints:
             if getattr(self, name) < 1:
                 raise GanghwaError(f"{name} must be at least 1, got {getattr(self, name)}")
@@ -281,9 +334,70 @@ class DQNConfig(BaseConfig):
         if not self.hidden or min(self.hidden) < 1:
             raise GanghwaError(f"hidden needs positive layer sizes, got {self.hidden}; "
                                "e.g. --set hidden=256,256")
-        if self.eps_decay <= 0 or not 0 < self.eps_factor <= 1:
-            raise GanghwaError("eps_decay must be positive and eps_factor in (0, 1]")
         for name in ("max_grad_norm", "grad_clip_value"):
             value = getattr(self, name)
             if value is not None and value <= 0:
                 raise GanghwaError(f"{name} must be positive or none, got {value}")
+
+
+TABULAR_ALGOS = ("value_iteration", "policy_iteration", "policy_evaluation", "mc", "sarsa",
+                 "expected_sarsa", "q_learning")
+
+
+@dataclass
+class TabularConfig(ExplorationConfig, BaseConfig):
+    """Dynamic programming and tabular control: the algo name picks the method.
+
+    Epsilon and alpha change at the start of each episode (by the step or episode counter).
+    The defaults are the textbook's: a constant epsilon of 0.1 and a step size of 0.1.
+    """
+
+    algo: str = hp("q_learning", "tabular method", TABULAR_ALGOS)
+    env_id: str = hp("ganghwa/GridWorld-v0", "Gymnasium id or module:Class of the environment")
+    total_steps: int = hp(100_000, "env steps to train for (model-free methods)")
+    eval_every: int = hp(50_000, "greedy evaluation every N env steps (keeps best.pt); 0 = off")
+    checkpoint_every: int = hp(1_000_000, "write checkpoints/latest.pt every N env steps")
+    alpha: float = hp(0.1, "step size α of the updates")
+    alpha_end: float | None = hp(None, "anneal α linearly to this over total_steps; none = "
+                                 "constant")
+    q_init: float = hp(0.0, "initial value of every Q(s, a)")
+    theta: float = hp(1e-10, "DP: stop when no value changes more than this in a sweep")
+    max_sweeps: int = hp(100_000, "DP: give up after this many sweeps")
+    eps_start: float = hp(0.1, "initial epsilon")
+    eps_end: float = hp(0.1, "final (floor) epsilon")
+    eps_unit: str = hp("step", "what t counts for the schedule", ("step", "episode"))
+
+    def validate(self) -> None:
+        super().validate()
+        self.validate_exploration()
+        if not self.alpha > 0 or (self.alpha_end is not None and not self.alpha_end > 0):
+            end = "" if self.alpha_end is None else f", alpha_end={self.alpha_end}"
+            raise GanghwaError(f"the step size α must be positive, got alpha={self.alpha}{end}; "
+                               "e.g. --set alpha=0.1")
+        if not self.theta > 0 or self.max_sweeps < 1:
+            raise GanghwaError("theta must be positive and max_sweeps at least 1")
+
+
+@dataclass
+class DeepSarsaConfig(ExplorationConfig, BaseConfig):
+    """Deep SARSA: on-policy TD(0) with a network and no replay memory or target network.
+
+    Each step updates Q(s, a) toward r + γ Q(s', a'), a' being the action the agent will take.
+    """
+
+    algo: str = hp("deep_sarsa", "algorithm name")
+    env_id: str = hp("ganghwa/MovingObstacles-v0", "Gymnasium id or module:Class of the env")
+    hidden: tuple[int, ...] = hp((64, 64), "hidden layer sizes of the Q-network MLP")
+    activation: str = hp("relu", "hidden activation", ("relu", "tanh"))
+    lr: float = hp(1e-3, "learning rate (Adam)")
+    eps_duration: int = hp(50_000, "linear: units from eps_start to eps_end")
+    eps_unit: str = hp("step", "what t counts for the schedule", ("step", "episode"))
+
+    def validate(self) -> None:
+        super().validate()
+        self.validate_exploration()
+        if not self.lr > 0:
+            raise GanghwaError(f"learning rate must be positive, got lr={self.lr}; "
+                               "use e.g. --set lr=0.001")
+        if not self.hidden or min(self.hidden) < 1:
+            raise GanghwaError(f"hidden needs positive layer sizes, got {self.hidden}")

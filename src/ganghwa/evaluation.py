@@ -4,15 +4,24 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
 
+import gymnasium as gym
 import numpy as np
 
 from ganghwa.envs import make_env
+
+if TYPE_CHECKING:
+    from ganghwa.logging import Logger
+    from ganghwa.run import Run
 
 PERIODIC_EVAL_SEED = 10_000
 """Evaluation during training uses seeds seed+10000..., the final one seed+100000...: never the
 seeds the training episodes were reset with."""
 FINAL_EVAL_SEED = 100_000
+EPISODE_STEP_CAP = 10_000
+"""Greedy episodes on an env without a time limit (CliffWalking, a user's class) stop here: a
+greedy policy can walk in circles forever."""
 
 Policy = Callable[[np.ndarray], np.ndarray]
 """Maps a batch of observations (n, *obs_shape) to n actions."""
@@ -35,9 +44,17 @@ class EvalResult:
                 "max_length": int(n.max()), "returns": [float(x) for x in r]}
 
 
-def evaluate(policy: Policy, env_id: str, episodes: int, seed: int) -> EvalResult:
+def capped(env: gym.Env) -> gym.Env:
+    """The env with a time limit of EPISODE_STEP_CAP steps unless it has one already."""
+    if env.spec is None or env.spec.max_episode_steps is None:
+        return gym.wrappers.TimeLimit(env, EPISODE_STEP_CAP)
+    return env
+
+
+def evaluate(policy: Policy, env_id: str, episodes: int, seed: int,
+             env_kwargs: dict[str, Any] | None = None) -> EvalResult:
     """Run `episodes` episodes, episode i reset with seed + i, so results are reproducible."""
-    env = make_env(env_id)
+    env = capped(make_env(env_id, env_kwargs=env_kwargs))
     returns = np.zeros(episodes)
     lengths = np.zeros(episodes, dtype=np.int64)
     try:
@@ -45,7 +62,7 @@ def evaluate(policy: Policy, env_id: str, episodes: int, seed: int) -> EvalResul
             obs, _ = env.reset(seed=seed + i)
             done = False
             while not done:
-                action = policy(obs[None])[0]
+                action = policy(np.asarray(obs)[None])[0]
                 obs, reward, terminated, truncated, _ = env.step(action)
                 returns[i] += float(reward)
                 lengths[i] += 1
@@ -53,3 +70,35 @@ def evaluate(policy: Policy, env_id: str, episodes: int, seed: int) -> EvalResul
     finally:
         env.close()
     return EvalResult(returns, lengths)
+
+
+class _Evaluated(Protocol):
+    """What periodic_eval reads from an agent's config."""
+
+    env_id: str
+    env_kwargs: dict[str, Any]
+    seed: int
+    eval_episodes: int
+    stop_at: float | None
+
+
+def periodic_eval(policy: Policy, cfg: _Evaluated, step: int, run: Run | None, logger: Logger,
+                  best_score: float, save_best: Callable[[], None]) -> tuple[float, bool]:
+    """A greedy evaluation during training: logs it, keeps best.pt through `save_best`.
+
+    Returns the new best score and whether `stop_at` was reached (the run then stops early).
+    """
+    result = evaluate(policy, cfg.env_id, cfg.eval_episodes, cfg.seed + PERIODIC_EVAL_SEED,
+                      cfg.env_kwargs)
+    logger.scalar("eval/mean_return", result.mean, step)
+    if run is not None:
+        run.append_evaluation(step, result.mean, float(result.returns.std()))
+    if result.mean >= best_score:
+        best_score = result.mean
+        if run is not None:
+            save_best()
+    solved = cfg.stop_at is not None and result.mean >= cfg.stop_at
+    if solved:
+        logger.message(f"greedy evaluation mean {result.mean:.1f} ≥ stop_at {cfg.stop_at} at "
+                       f"step {step}: stopping early")
+    return best_score, solved

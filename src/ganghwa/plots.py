@@ -38,7 +38,8 @@ def plot_runs(run_dirs: list[Path], out: Path, window: int = 100) -> Path:
         color = f"C{k}"
         label = Path(run_dir).name
         steps = data["step"]
-        ax_ret.plot(steps, data["return"], color=color, alpha=0.25, linewidth=0.8)
+        if len(steps) <= 2000:  # beyond that the raw returns are a solid band
+            ax_ret.plot(steps, data["return"], color=color, alpha=0.25, linewidth=0.8)
         ax_ret.plot(steps, moving_average(data["return"], window), color=color, linewidth=2,
                     label=f"{label} ({window}-ep mean)")
         evaluations = Path(run_dir) / "evaluations.csv"
@@ -52,11 +53,46 @@ def plot_runs(run_dirs: list[Path], out: Path, window: int = 100) -> Path:
     ax_ret.set_ylabel("episode return")
     ax_ret.legend(loc="lower right", fontsize=8)
     ax_loss.set_ylabel("mean TD loss")
-    ax_loss.set_yscale("log")
+    if ax_loss.has_data():
+        ax_loss.set_yscale("log")
+    else:
+        ax_loss.text(0.5, 0.5, "no loss logged (tabular updates have none)", ha="center",
+                     transform=ax_loss.transAxes, color="0.4")
     ax_eps.set_ylabel("epsilon")
     ax_eps.set_xlabel("env steps")
     for ax in (ax_ret, ax_loss, ax_eps):
         ax.grid(alpha=0.3)
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110)
+    plt.close(fig)
+    atomic_write_bytes(Path(out), buffer.getvalue())
+    return Path(out)
+
+
+def plot_value_map(values: np.ndarray, cells: np.ndarray, arrows: list[str], out: Path,
+                   title: str) -> Path:
+    """V(s) as a heatmap over the grid, each cell showing its value and greedy action.
+
+    Terminal cells (goal G, traps X / H, cliff C) and walls # show their letter instead of an
+    arrow: no action is taken there.
+    """
+    rows, cols = cells.shape
+    grid = np.asarray(values, dtype=float).reshape(rows, cols)
+    fig, ax = plt.subplots(figsize=(max(4.0, 0.8 * cols + 1.5), max(3.0, 0.8 * rows + 1)))
+    image = ax.imshow(grid, cmap="viridis")
+    fig.colorbar(image, ax=ax, shrink=0.8, label="V(s)")
+    for r in range(rows):
+        for c in range(cols):
+            cell = str(cells[r, c])
+            mark = cell if cell in "GXHC#" else arrows[r * cols + c]
+            shade = "black" if grid[r, c] > grid.min() + 0.6 * np.ptp(grid) else "white"
+            ax.text(c, r - 0.12, mark, ha="center", va="center", fontsize=16, color=shade)
+            ax.text(c, r + 0.28, f"{grid[r, c]:.2f}", ha="center", va="center", fontsize=7,
+                    color=shade)
+    ax.set_xticks(range(cols))
+    ax.set_yticks(range(rows))
+    ax.set_title(title, fontsize=10)
     fig.tight_layout()
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110)

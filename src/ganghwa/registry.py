@@ -8,8 +8,8 @@ from typing import Any
 
 import gymnasium as gym
 
-from ganghwa.algos import dqn
-from ganghwa.config import BaseConfig, DQNConfig
+from ganghwa.algos import deep_sarsa, dqn, tabular
+from ganghwa.config import BaseConfig, DeepSarsaConfig, DQNConfig, TabularConfig
 from ganghwa.errors import GanghwaError, did_you_mean
 
 
@@ -20,12 +20,43 @@ class Algo:
     config: type[BaseConfig]
     train: Callable[..., Any]
     load_policy: Callable[..., Callable[[Any], Any]]
-    check_spaces: Callable[[str, gym.Space, gym.Space], None]
+    check: Callable[[str, gym.Env], None]
+    """Raises GanghwaError when the env does not suit the algorithm (before a run is made)."""
+    family: str = ""
+    """A preset section shared with related algorithms ("tabular"), read before its own."""
+
+    @property
+    def preset_sections(self) -> tuple[str, ...]:
+        return (self.family, self.name) if self.family else (self.name,)
+
+
+def _dqn_check(env_id: str, env: gym.Env) -> None:
+    dqn.check_spaces(env_id, env.observation_space, env.action_space)
+
+
+def _tabular(name: str, summary: str) -> Algo:
+    def check(env_id: str, env: gym.Env) -> None:
+        tabular.check_env(env_id, env, name)
+
+    return Algo(name, summary, TabularConfig, tabular.train, tabular.load_policy, check,
+                family="tabular")
 
 
 ALGOS: dict[str, Algo] = {
     "dqn": Algo("dqn", "DQN with Double, Dueling, hard/Polyak target and epsilon switches",
-                DQNConfig, dqn.train, dqn.load_policy, dqn.check_spaces),
+                DQNConfig, dqn.train, dqn.load_policy, _dqn_check),
+    **{a.name: a for a in (
+        _tabular("value_iteration", "value iteration on the env's model P (DP)"),
+        _tabular("policy_iteration", "policy evaluation and greedy improvement on P (DP)"),
+        _tabular("policy_evaluation", "V of the uniform random policy on P (DP)"),
+        _tabular("mc", "first-visit Monte Carlo control with a Q-table"),
+        _tabular("sarsa", "SARSA: on-policy TD control with a Q-table"),
+        _tabular("expected_sarsa", "Expected SARSA with a Q-table"),
+        _tabular("q_learning", "Q-learning: off-policy TD control with a Q-table"),
+    )},
+    "deep_sarsa": Algo("deep_sarsa", "Deep SARSA: on-policy TD(0) with a Q-network, no replay",
+                       DeepSarsaConfig, deep_sarsa.train, deep_sarsa.load_policy,
+                       deep_sarsa.check),
 }
 
 
@@ -36,9 +67,12 @@ def get_algo(name: str) -> Algo:
     return ALGOS[name]
 
 
-def compatible_envs(algo: Algo) -> list[tuple[str, str, str]]:
-    """Registered Gymnasium envs that this algorithm accepts: (id, observation, actions)."""
-    out = []
+def compatible_envs(algos: list[Algo]) -> dict[str, list[tuple[str, str, str]]]:
+    """Registered Gymnasium envs each algorithm accepts: (id, observation, actions) rows.
+
+    Each env is built once and shown to every algorithm's check.
+    """
+    out: dict[str, list[tuple[str, str, str]]] = {a.name: [] for a in algos}
     for env_id, spec in gym.registry.items():
         entry = str(spec.entry_point)
         if not entry.startswith(("gymnasium.envs.classic_control", "gymnasium.envs.box2d",
@@ -48,11 +82,12 @@ def compatible_envs(algo: Algo) -> list[tuple[str, str, str]]:
             env = gym.make(env_id)
         except Exception:  # an optional dependency missing, or an env that needs arguments
             continue
-        try:
-            algo.check_spaces(env_id, env.observation_space, env.action_space)
-        except GanghwaError:
-            continue
-        finally:
-            env.close()
-        out.append((env_id, str(env.observation_space), str(env.action_space)))
+        row = (env_id, str(env.observation_space), str(env.action_space))
+        for algo in algos:
+            try:
+                algo.check(env_id, env)
+            except GanghwaError:
+                continue
+            out[algo.name].append(row)
+        env.close()
     return out

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import os
 import random
+import signal
+import threading
+from typing import Any
 
 import numpy as np
 import torch
@@ -49,3 +52,23 @@ def set_threads(requested: int, n_params: int, batch_size: int, device: torch.de
     # on x86 CPUs; flushing them to zero changes no result that matters (measured: ~25% faster).
     torch.set_flush_denormal(True)
     return threads
+
+
+class InterruptFlag:
+    """First Ctrl-C asks the loop to stop at a consistent point and save; a second one aborts."""
+
+    def __init__(self, enabled: bool):
+        self.flag = False
+        self._previous: Any = None
+        if enabled and threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.flag:
+            raise KeyboardInterrupt
+        self.flag = True
+
+    def restore(self) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+            self._previous = None

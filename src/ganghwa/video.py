@@ -6,20 +6,23 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 from gymnasium.wrappers import RecordVideo
 
 from ganghwa.envs import make_env
 from ganghwa.errors import GanghwaError
-from ganghwa.evaluation import Policy
+from ganghwa.evaluation import Policy, capped
 
 
 def record(policy: Policy, env_id: str, out_dir: Path, episodes: int = 1, fmt: str = "mp4",
-           seed: int = 0, prefix: str = "agent") -> list[Path]:
+           seed: int = 0, prefix: str = "agent", env_kwargs: dict[str, Any] | None = None
+           ) -> list[Path]:
     """Record `episodes` greedy episodes into out_dir; returns the files written."""
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
     try:
-        env = make_env(env_id, render_mode="rgb_array")
+        env = capped(make_env(env_id, render_mode="rgb_array", env_kwargs=env_kwargs))
     except GanghwaError:
         raise
     except Exception as e:
@@ -34,7 +37,8 @@ def record(policy: Policy, env_id: str, out_dir: Path, episodes: int = 1, fmt: s
                 obs, _ = env.reset(seed=seed + i)
                 done = False
                 while not done:
-                    obs, _, terminated, truncated, _ = env.step(policy(obs[None])[0])
+                    action = policy(np.asarray(obs)[None])[0]
+                    obs, _, terminated, truncated, _ = env.step(action)
                     done = terminated or truncated
         finally:
             env.close()

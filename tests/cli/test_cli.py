@@ -31,7 +31,8 @@ def only_run(out: Path) -> Path:
     return runs[0]
 
 
-@pytest.mark.parametrize("command", ["train", "eval", "record", "plot", "resume", "list"])
+@pytest.mark.parametrize("command", ["train", "eval", "record", "plot", "resume", "solve",
+                                     "list"])
 def test_every_command_has_help_with_examples(command, tmp_path):
     result = ganghwa(command, "--help", cwd=tmp_path)
     assert result.returncode == 0
@@ -123,17 +124,46 @@ BAD_INPUTS = [
     (["eval", "runs/nope"], "does not exist"),
     (["resume", "runs/nope"], "does not exist"),
     (["train", "dqn", "no_such_module:Env"], "cannot import module"),
+    (["train", "q_learning", "CartPole-v1"], "use dqn for it"),
+    (["train", "value_iteration", "LunarLander-v3"], "use dqn for it"),
+    (["solve", "value_iteration", "no_model:Walk"], "needs the env's transition model P"),
+    (["train", "q_learning", "--set", "gamma=1.5"], "gamma must lie in [0, 1]"),
+    (["solve", "value_iteration", "FrozenLake-v1", "--gamma", "-0.1"], "gamma must lie in"),
+    (["train", "sarsa", "FrozenLake-v1", "--set", "alpha=0"], "step size α must be positive"),
+    (["train", "q_learning", "ganghwa/GridWorld-v0", "--env-kw", "desc=S../..."], "no goal"),
+    (["solve", "value_iteration", "ganghwa/GridWorld-v0", "--env-kw", "desc=S#G"],
+     "cannot be reached"),
+    (["solve", "q_learning", "FrozenLake-v1"], "solve runs a DP method"),
 ]
+
+NO_MODEL_ENV = """
+import gymnasium as gym
+
+
+class Walk(gym.Env):
+    observation_space = gym.spaces.Discrete(3)
+    action_space = gym.spaces.Discrete(2)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        return 0, {}
+
+    def step(self, action):
+        return 1, 0.0, True, False, {}
+"""
 
 
 @pytest.mark.parametrize("args, fragment", BAD_INPUTS)
 def test_bad_input_is_one_line_exit_2_nothing_written(args, fragment, tmp_path):
+    if "no_model:Walk" in args:
+        (tmp_path / "no_model.py").write_text(NO_MODEL_ENV)
+    before = sorted(tmp_path.iterdir())
     result = ganghwa(*args, cwd=tmp_path)
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert fragment in lines[0] and "Traceback" not in result.stderr
-    assert list(tmp_path.iterdir()) == []
+    assert sorted(p for p in tmp_path.iterdir() if p.name != "__pycache__") == before
 
 
 def _trained_run(tmp_path: Path) -> Path:
@@ -212,3 +242,38 @@ def test_ctrl_c_saves_and_resume_reproduces_the_uninterrupted_curve(tmp_path):
     assert resumed.returncode == 0, resumed.stderr
     expected = _curve(only_run(tmp_path / "a" / "runs"))
     assert _curve(run) == expected
+
+
+def test_solve_prints_the_route_values_and_writes_a_value_map(tmp_path):
+    result = ganghwa("solve", "value_iteration", "ganghwa/RoadTrip-v0", "--gamma", "1",
+                     cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "Seoul → Daejeon → Gwangju → Busan  (return -85)" in result.stdout
+    assert "V(start) = -85.0000" in result.stdout
+    result = ganghwa("solve", "policy_iteration", "FrozenLake-v1", "--png", "v.png",
+                     cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "←" in result.stdout and "Q(s, a)" in result.stdout
+    assert (tmp_path / "v.png").stat().st_size > 10_000
+
+
+def test_tabular_run_folder_with_pictures_then_eval_and_resume(tmp_path):
+    result = ganghwa("train", "q_learning", "FrozenLake-v1", "--steps", "30000", "--seed", "1",
+                     "--set", "eval_every=10000", "checkpoint_every=10000", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    run = only_run(tmp_path / "runs")
+    for name in ("config.toml", "progress.csv", "curve.png", "values.png", "eval.json",
+                 "checkpoints/best.pt", "checkpoints/latest.pt"):
+        assert (run / name).is_file(), name
+    assert (run / "values.png").stat().st_size > 10_000
+    assert list((run / "videos").glob("*.mp4"))
+    assert "Q-table of q_learning on FrozenLake-v1" in result.stdout
+    with (run / "progress.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) > 500 and int(rows[-1]["step"]) == 30000
+    result = ganghwa("eval", str(run), "--episodes", "50", cwd=tmp_path)
+    assert result.returncode == 0 and "(best.pt, 50" in result.stdout
+    result = ganghwa("resume", str(run), "--steps", "40000", "--no-video", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    with (run / "progress.csv").open() as f:
+        assert int(list(csv.DictReader(f))[-1]["step"]) == 40000

@@ -14,8 +14,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
-import signal
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -30,11 +28,11 @@ from ganghwa.buffers import Batch, ReplayBuffer
 from ganghwa.config import DQNConfig, apply
 from ganghwa.envs import env_spaces, make_vec_env, restore_env_state, snapshot_env_state
 from ganghwa.errors import GanghwaError
-from ganghwa.evaluation import PERIODIC_EVAL_SEED, EvalResult, evaluate
+from ganghwa.evaluation import EvalResult, evaluate, periodic_eval
 from ganghwa.logging import Logger
 from ganghwa.nets import QNetwork
 from ganghwa.run import Run, load_checkpoint, save_checkpoint
-from ganghwa.runtime import pick_device, seed_everything, set_threads
+from ganghwa.runtime import InterruptFlag, pick_device, seed_everything, set_threads
 from ganghwa.schedules import crossings, epsilon
 
 
@@ -98,7 +96,7 @@ class DQN:
     def __init__(self, env: str = "CartPole-v1", config: DQNConfig | None = None, **hp: Any):
         cfg = apply(config or DQNConfig(), {"env_id": env, **hp})
         cfg.validate()
-        obs_space, action_space = env_spaces(cfg.env_id)
+        obs_space, action_space = env_spaces(cfg.env_id, cfg.env_kwargs)
         check_spaces(cfg.env_id, obs_space, action_space)
         assert isinstance(action_space, gym.spaces.Discrete) and obs_space.shape is not None
         self.config = cfg
@@ -243,7 +241,7 @@ class DQN:
     def _start_envs(self) -> gym.vector.SyncVectorEnv:
         cfg = self.config
         if self._envs is None:
-            self._envs, obs = make_vec_env(cfg.env_id, cfg.num_envs, cfg.seed)
+            self._envs, obs = make_vec_env(cfg.env_id, cfg.num_envs, cfg.seed, cfg.env_kwargs)
             if self._env_snapshot is not None:  # resuming where the env state was saved
                 restore_env_state(self._envs, self._env_snapshot)
             elif self._obs.size:  # resuming an env whose state cannot be restored
@@ -265,7 +263,7 @@ class DQN:
         total = cfg.total_steps if total_steps is None else total_steps
         envs = self._start_envs()
         logger = Logger(run, total, self.step, progress, self.elapsed)
-        interrupted = _InterruptFlag(enabled=run is not None)
+        interrupted = InterruptFlag(enabled=run is not None)
         self.stop_reason = ""
         obs = self._obs
         try:
@@ -346,23 +344,19 @@ class DQN:
 
     def _periodic_eval(self, run: Run | None, logger: Logger) -> None:
         """Greedy evaluation: keeps best.pt and stops early once `stop_at` is reached."""
-        cfg = self.config
-        result = self.evaluate(cfg.eval_episodes, cfg.seed + PERIODIC_EVAL_SEED)
-        logger.scalar("eval/mean_return", result.mean, self.step)
-        if run is not None:
-            run.append_evaluation(self.step, result.mean, float(result.returns.std()))
-        if result.mean >= self.best_score:
-            self.best_score = result.mean
-            if run is not None:
-                self._check_finite()
-                self.save(run.best)
-        if cfg.stop_at is not None and result.mean >= cfg.stop_at:
-            logger.message(f"greedy evaluation mean {result.mean:.1f} ≥ stop_at {cfg.stop_at} "
-                           f"at step {self.step}: stopping early")
+        def save_best() -> None:
+            assert run is not None
+            self._check_finite()
+            self.save(run.best)
+
+        self.best_score, solved = periodic_eval(self.greedy_policy, self.config, self.step, run,
+                                                logger, self.best_score, save_best)
+        if solved:
             self.stop_reason = "solved"
 
     def evaluate(self, episodes: int, seed: int) -> EvalResult:
-        return evaluate(self.greedy_policy, self.config.env_id, episodes, seed)
+        return evaluate(self.greedy_policy, self.config.env_id, episodes, seed,
+                        self.config.env_kwargs)
 
     # ------------------------------------------------------------------ saving and loading
     def _model_state(self) -> dict[str, Any]:
@@ -434,26 +428,6 @@ def _config_dict(cfg: DQNConfig) -> dict[str, Any]:
     return dataclasses.asdict(cfg)
 
 
-class _InterruptFlag:
-    """First Ctrl-C asks the loop to stop at a consistent point and save; a second one aborts."""
-
-    def __init__(self, enabled: bool):
-        self.flag = False
-        self._previous: Any = None
-        if enabled and threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGINT, self._handle)
-
-    def _handle(self, signum: int, frame: Any) -> None:
-        if self.flag:
-            raise KeyboardInterrupt
-        self.flag = True
-
-    def restore(self) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
-            self._previous = None
-
-
 def train(cfg: DQNConfig, run: Run | None, progress: bool = True,
           resume_from: dict[str, Any] | None = None) -> DQN:
     """The registry's entry point: a fresh model, or one restored from a full checkpoint."""
@@ -466,7 +440,7 @@ def train(cfg: DQNConfig, run: Run | None, progress: bool = True,
 def load_policy(state: dict[str, Any]) -> Callable[[np.ndarray], np.ndarray]:
     """The greedy policy of a checkpoint, for eval and record: the network alone, on the CPU."""
     config = apply(DQNConfig(), state["config"])
-    obs_space, action_space = env_spaces(config.env_id)
+    obs_space, action_space = env_spaces(config.env_id, config.env_kwargs)
     check_spaces(config.env_id, obs_space, action_space)
     assert isinstance(action_space, gym.spaces.Discrete) and obs_space.shape is not None
     q_net = QNetwork(obs_space.shape[0], int(action_space.n), config.hidden, config.activation,

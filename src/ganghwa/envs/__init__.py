@@ -1,4 +1,10 @@
-"""Environments: construction, vectorisation and state snapshots (see make.py)."""
+"""Environments: construction, vectorisation and state snapshots (see make.py), and our own.
+
+Importing this package registers ganghwa/GridWorld-v0, ganghwa/RoadTrip-v0 and
+ganghwa/MovingObstacles-v0 with Gymnasium.
+"""
+
+import gymnasium as gym
 
 from ganghwa.envs.make import (
     env_spaces,
@@ -8,4 +14,14 @@ from ganghwa.envs.make import (
     snapshot_env_state,
 )
 
-__all__ = ["env_spaces", "make_env", "make_vec_env", "restore_env_state", "snapshot_env_state"]
+OUR_ENVS = {
+    "ganghwa/GridWorld-v0": ("ganghwa.envs.gridworld:GridWorld", 100),
+    "ganghwa/RoadTrip-v0": ("ganghwa.envs.roadtrip:RoadTrip", 20),
+    "ganghwa/MovingObstacles-v0": ("ganghwa.envs.moving_obstacles:MovingObstacles", 100),
+}
+for _id, (_entry, _limit) in OUR_ENVS.items():
+    if _id not in gym.registry:
+        gym.register(_id, entry_point=_entry, max_episode_steps=_limit)
+
+__all__ = ["OUR_ENVS", "env_spaces", "make_env", "make_vec_env", "restore_env_state",
+           "snapshot_env_state"]

@@ -47,11 +47,15 @@ def _env_factory(env_id: str) -> Callable[..., gym.Env]:
     return lambda **kw: gym.make(env_id, **kw)
 
 
-def make_env(env_id: str, render_mode: str | None = None) -> gym.Env:
+def make_env(env_id: str, render_mode: str | None = None,
+             env_kwargs: dict[str, Any] | None = None) -> gym.Env:
     """One env, not yet reset; render_mode is passed to the constructor as Gymnasium expects."""
     factory = _env_factory(env_id)
+    kwargs = dict(env_kwargs or {})
+    if render_mode:
+        kwargs["render_mode"] = render_mode
     try:
-        return factory(render_mode=render_mode) if render_mode else factory()
+        return factory(**kwargs)
     except GanghwaError:
         raise
     except gym.error.DependencyNotInstalled as e:
@@ -60,23 +64,30 @@ def make_env(env_id: str, render_mode: str | None = None) -> gym.Env:
         if render_mode and "render_mode" in str(e):
             raise GanghwaError(f"{env_id} does not accept render_mode={render_mode!r}; "
                                "add render_mode to its __init__ to record videos") from None
+        if env_kwargs and "argument" in str(e):
+            raise GanghwaError(f"{env_id} does not take these --env-kw settings "
+                               f"({str(e).splitlines()[0]})") from None
         raise
 
 
-def make_vec_env(env_id: str, num_envs: int, seed: int) -> tuple[SyncVectorEnv, np.ndarray]:
+def make_vec_env(env_id: str, num_envs: int, seed: int,
+                 env_kwargs: dict[str, Any] | None = None) -> tuple[SyncVectorEnv, np.ndarray]:
     """num_envs copies in one process, SAME_STEP autoreset, reset with seeds seed..seed+n-1.
 
     In-process stepping beats subprocesses for envs as cheap as CartPole or LunarLander.
     """
-    factory = _env_factory(env_id)
+    def factory() -> gym.Env:
+        return make_env(env_id, env_kwargs=env_kwargs)
+
     envs = SyncVectorEnv([factory for _ in range(num_envs)], autoreset_mode=AutoresetMode.SAME_STEP)
     obs, _ = envs.reset(seed=seed)
     return envs, obs
 
 
-def env_spaces(env_id: str) -> tuple[gym.Space, gym.Space]:
+def env_spaces(env_id: str, env_kwargs: dict[str, Any] | None = None
+               ) -> tuple[gym.Space, gym.Space]:
     """(observation_space, action_space), building and closing one env."""
-    env = make_env(env_id)
+    env = make_env(env_id, env_kwargs=env_kwargs)
     try:
         return env.observation_space, env.action_space
     finally:

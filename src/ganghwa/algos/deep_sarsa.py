@@ -1,0 +1,204 @@
+"""Deep SARSA: SARSA's on-policy TD(0) update with a neural network in place of the Q-table.
+
+    a' ~ ε-greedy(Q(s', ·))                     the action the agent will really take next
+    loss = (r + γ (1 - terminated) Q(s', a') - Q(s, a))²
+
+One update per env step, on that step alone: no replay memory and no target network, as in
+the lecture (they are what DQN adds). The forward and backward passes are ManualBackprop's
+with a batch of one, so a step costs tens of microseconds rather than autograd's hundreds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+from ganghwa.algos.dqn import check_spaces, td_loss_and_grad
+from ganghwa.backprop import ManualBackprop, flatten_parameters, param_views
+from ganghwa.config import DeepSarsaConfig, apply
+from ganghwa.envs import make_env
+from ganghwa.errors import GanghwaError
+from ganghwa.evaluation import EvalResult, evaluate, periodic_eval
+from ganghwa.logging import Logger
+from ganghwa.nets import QNetwork
+from ganghwa.run import Run, save_checkpoint
+from ganghwa.runtime import InterruptFlag, seed_everything
+from ganghwa.schedules import crossings, epsilon
+
+
+def _network(cfg: DeepSarsaConfig, obs_dim: int, n_actions: int) -> QNetwork:
+    return QNetwork(obs_dim, n_actions, cfg.hidden, cfg.activation)
+
+
+class DeepSarsa:
+    """A Q-network trained on-policy, one transition at a time."""
+
+    def __init__(self, cfg: DeepSarsaConfig):
+        cfg.validate()
+        self.config = cfg
+        self.env = make_env(cfg.env_id, env_kwargs=cfg.env_kwargs)
+        check_spaces(cfg.env_id, self.env.observation_space, self.env.action_space)
+        obs_dim = int(np.prod(self.env.observation_space.shape or (1,)))
+        self.n_actions = int(self.env.action_space.n)  # type: ignore[attr-defined]
+        seed_everything(cfg.seed)
+        torch.set_num_threads(1)  # batch-1 updates: more threads only add synchronisation
+        self.q_net = _network(cfg, obs_dim, self.n_actions)
+        self._flat = flatten_parameters(self.q_net)
+        self._weights = list(self.q_net.parameters())
+        assert self._flat.grad is not None
+        self._backprop = ManualBackprop(self.q_net, param_views(self._flat.grad, self._weights),
+                                        batch_size=1)
+        self.optimizer = torch.optim.Adam([self._flat], lr=cfg.lr, fused=True)
+        self.rng = np.random.default_rng(cfg.seed)
+        self.step = self.episode = 0
+        self.best_score = -math.inf
+        self.elapsed = 0.0
+        self.stop_reason = ""
+
+    def _q_values(self, obs: np.ndarray, keep: bool = False) -> torch.Tensor:
+        x = torch.as_tensor(obs, dtype=torch.float32).reshape(1, -1)
+        return self._backprop.forward(x, self._weights, keep=keep)[0]
+
+    def _act(self, q_values: torch.Tensor, eps: float) -> int:
+        if self.rng.random() < eps:
+            return int(self.rng.integers(self.n_actions))
+        return int(q_values.argmax())
+
+    def greedy_policy(self, obs: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            q = self.q_net(torch.as_tensor(obs, dtype=torch.float32).reshape(len(obs), -1))
+        return q.argmax(dim=1).numpy()
+
+    def evaluate(self, episodes: int, seed: int) -> EvalResult:
+        return evaluate(self.greedy_policy, self.config.env_id, episodes, seed,
+                        self.config.env_kwargs)
+
+    def learn(self, total_steps: int | None = None, run: Run | None = None,
+              progress: bool = False) -> DeepSarsa:
+        cfg = self.config
+        total = cfg.total_steps if total_steps is None else total_steps
+        logger = Logger(run, total, self.step, progress, self.elapsed)
+        interrupted = InterruptFlag(enabled=run is not None)
+        self.stop_reason = ""
+        try:
+            while self.step < total and not self.stop_reason:
+                eps = epsilon(cfg, self.episode if cfg.eps_unit == "episode" else self.step)
+                obs, _ = self.env.reset(seed=cfg.seed if self.episode == 0 else None)
+                action = self._act(self._q_values(obs), eps)
+                ret, length, loss_sum, prev_step = 0.0, 0, torch.zeros(()), self.step
+                done = False
+                while not done:
+                    next_obs, reward, terminated, truncated, _ = self.env.step(action)
+                    done = terminated or truncated
+                    next_q = self._q_values(next_obs)
+                    next_action = self._act(next_q, eps)
+                    target = float(reward) + (0.0 if terminated
+                                              else cfg.gamma * float(next_q[next_action]))
+                    q = self._q_values(obs, keep=True)
+                    loss, grad = td_loss_and_grad(q[action:action + 1],
+                                                  torch.tensor([target]), "mse")
+                    grad_q = torch.zeros(1, self.n_actions)
+                    grad_q[0, action] = grad[0]
+                    self._backprop.backward(grad_q, self._weights)
+                    self.optimizer.step()
+                    loss_sum += loss
+                    obs, action = next_obs, next_action
+                    ret += float(reward)
+                    length += 1
+                    if self.step + length >= total:
+                        break
+                self.step += length
+                self.episode += 1
+                mean_loss = float(loss_sum) / length
+                if not math.isfinite(mean_loss):
+                    raise GanghwaError(f"the TD loss became {mean_loss} at step {self.step}; "
+                                       "lower --set lr")
+                logger.episode(self.step, self.episode, ret, length, eps, mean_loss)
+                if cfg.eval_every and crossings(prev_step, self.step, cfg.eval_every):
+                    self.best_score, solved = periodic_eval(
+                        self.greedy_policy, cfg, self.step, run, logger, self.best_score,
+                        lambda: self.save(run.best) if run is not None else None)
+                    if solved:
+                        self.stop_reason = "solved"
+                if run is not None and crossings(prev_step, self.step, cfg.checkpoint_every):
+                    self.save_state(run.latest, logger.elapsed)
+                if interrupted.flag:
+                    self.stop_reason = "interrupted"
+        finally:
+            interrupted.restore()
+            self.elapsed = logger.elapsed
+            logger.close(self.step)
+        self.stop_reason = self.stop_reason or "done"
+        if run is not None:
+            self.save_state(run.latest, self.elapsed)
+            if not run.best.exists():
+                self.save(run.best)
+        return self
+
+    # ---------------------------------------------------------------- saving
+    def _model_state(self) -> dict[str, Any]:
+        return {"algo": "deep_sarsa", "config": dataclasses.asdict(self.config),
+                "q_net": self.q_net.state_dict()}
+
+    def save(self, path: str | Path) -> None:
+        save_checkpoint(self._model_state(), Path(path))
+
+    def save_state(self, path: Path, elapsed: float) -> None:
+        """Network, optimizer, counters and RNG; a resume starts a fresh episode."""
+        save_checkpoint({**self._model_state(), "optimizer": self.optimizer.state_dict(),
+                         "counters": {"step": self.step, "episode": self.episode,
+                                      "best_score": self.best_score, "elapsed": elapsed},
+                         "rng": {"numpy": self.rng.bit_generator.state}}, path)
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        try:
+            self.q_net.load_state_dict(state["q_net"])
+            if "optimizer" in state:
+                self.optimizer.load_state_dict(state["optimizer"])
+        except (RuntimeError, KeyError, ValueError) as e:
+            raise GanghwaError(f"checkpoint does not match this network "
+                               f"({str(e).splitlines()[0][:100]})") from None
+        if "counters" in state:
+            c = state["counters"]
+            self.step, self.episode = c["step"], c["episode"]
+            self.best_score, self.elapsed = c["best_score"], c["elapsed"]
+            self.rng.bit_generator.state = state["rng"]["numpy"]
+
+
+def check(env_id: str, env: gym.Env) -> None:
+    check_spaces(env_id, env.observation_space, env.action_space)
+
+
+def train(cfg: DeepSarsaConfig, run: Run | None, progress: bool = True,
+          resume_from: dict[str, Any] | None = None) -> DeepSarsa:
+    agent = DeepSarsa(cfg)
+    if resume_from is not None:
+        agent.load_state_dict(resume_from)
+    return agent.learn(cfg.total_steps, run=run, progress=progress)
+
+
+def load_policy(state: dict[str, Any]) -> Callable[[np.ndarray], np.ndarray]:
+    cfg = apply(DeepSarsaConfig(), state["config"])
+    env = make_env(cfg.env_id, env_kwargs=cfg.env_kwargs)
+    obs_dim = int(np.prod(env.observation_space.shape or (1,)))
+    q_net = _network(cfg, obs_dim, int(env.action_space.n))  # type: ignore[attr-defined]
+    env.close()
+    try:
+        q_net.load_state_dict(state["q_net"])
+    except (RuntimeError, KeyError) as e:
+        raise GanghwaError(f"checkpoint does not match its config "
+                           f"({str(e).splitlines()[0][:100]})") from None
+
+    def policy(obs: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            q = q_net(torch.as_tensor(obs, dtype=torch.float32).reshape(len(obs), -1))
+        return q.argmax(dim=1).numpy()
+
+    return policy

@@ -1,0 +1,447 @@
+"""Tabular RL: dynamic programming on a known model, and model-free control with a Q-table.
+
+Dynamic programming (Sutton & Barto ch. 4) works on the env's transition model
+`P[s][a] = [(prob, next_state, reward, terminated), ...]`, turned into dense arrays:
+
+    R[s, a]     = Σ prob · reward                      expected reward
+    T[s, a, s'] = Σ prob · (1 - terminated)            probability of going on to s'
+    Q = R + γ T V                                      one Bellman backup
+
+Model-free control (ch. 5-6) learns Q from episodes with ε-greedy behaviour:
+
+    Q-learning       Q(s,a) += α (r + γ max_a' Q(s',a') - Q(s,a))
+    SARSA            Q(s,a) += α (r + γ Q(s',a') - Q(s,a)),  a' the action taken next
+    Expected SARSA   Q(s,a) += α (r + γ Σ_a' π(a'|s') Q(s',a') - Q(s,a))
+    Monte Carlo      Q(s,a) += α (G - Q(s,a)) at the first visit of (s,a) in an episode
+
+The model-free loop runs on Python lists, not numpy: per step it touches a handful of floats,
+and list indexing costs a fraction of a numpy scalar access. When the env exposes P, episodes
+are simulated from P (the same distribution as env.step, without the wrapper stack).
+"""
+
+from __future__ import annotations
+
+import bisect
+import dataclasses
+import math
+import random
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+from ganghwa.config import TabularConfig
+from ganghwa.envs import make_env
+from ganghwa.envs.layout import action_labels, grid_cells, state_labels
+from ganghwa.errors import GanghwaError
+from ganghwa.evaluation import EvalResult, evaluate, periodic_eval
+from ganghwa.logging import Logger
+from ganghwa.run import Run, load_checkpoint, save_checkpoint
+from ganghwa.runtime import InterruptFlag
+from ganghwa.schedules import crossings, epsilon, linear
+
+DP_ALGOS = ("value_iteration", "policy_iteration", "policy_evaluation")
+
+
+# ---------------------------------------------------------------- dynamic programming
+
+def model_arrays(P: dict[int, dict[int, list[tuple[float, int, float, bool]]]], n_states: int,
+                 n_actions: int) -> tuple[np.ndarray, np.ndarray]:
+    """(T, R) from a toy-text transition model: T[s, a, s'] without terminal mass, R[s, a]."""
+    T = np.zeros((n_states, n_actions, n_states))
+    R = np.zeros((n_states, n_actions))
+    for s in range(n_states):
+        for a in range(n_actions):
+            for prob, nxt, reward, terminated in P[s][a]:
+                R[s, a] += prob * reward
+                if not terminated:
+                    T[s, a, nxt] += prob
+    return T, R
+
+
+def q_from_v(T: np.ndarray, R: np.ndarray, V: np.ndarray, gamma: float) -> np.ndarray:
+    return R + gamma * (T @ V)
+
+
+def _greedy(Q: np.ndarray, previous: np.ndarray | None = None) -> np.ndarray:
+    """argmax_a Q; ties keep the previous action, so policy iteration cannot cycle on them."""
+    best = Q.argmax(axis=1)
+    if previous is None:
+        return best
+    rows = np.arange(len(Q))
+    keep = Q[rows, previous] >= Q[rows, best] - 1e-12
+    return np.where(keep, previous, best)
+
+
+def policy_evaluation(T: np.ndarray, R: np.ndarray, policy: np.ndarray, gamma: float,
+                      theta: float, max_sweeps: int) -> tuple[np.ndarray, int]:
+    """V^π by repeated Bellman expectation sweeps; `policy` holds π(a|s) as (S, A) rows."""
+    V = np.zeros(T.shape[0])
+    for sweep in range(1, max_sweeps + 1):
+        new = (policy * q_from_v(T, R, V, gamma)).sum(axis=1)
+        delta = np.abs(new - V).max()
+        V = new
+        if delta < theta:
+            return V, sweep
+    raise GanghwaError(f"policy evaluation did not converge in {max_sweeps} sweeps (this "
+                       "policy may never end an episode with gamma=1); lower --set gamma or "
+                       "raise --set max_sweeps")
+
+
+def policy_iteration(T: np.ndarray, R: np.ndarray, gamma: float, theta: float,
+                     max_sweeps: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """Evaluate, improve greedily, repeat until the policy is stable; from the uniform policy."""
+    n_states, n_actions = R.shape
+    probs = np.full((n_states, n_actions), 1.0 / n_actions)
+    actions: np.ndarray | None = None
+    sweeps = 0
+    while True:
+        V, used = policy_evaluation(T, R, probs, gamma, theta, max_sweeps)
+        sweeps += used
+        new = _greedy(q_from_v(T, R, V, gamma), actions)
+        if actions is not None and np.array_equal(new, actions):
+            return V, actions, sweeps
+        actions = new
+        probs = np.eye(n_actions)[actions]
+
+
+def value_iteration(T: np.ndarray, R: np.ndarray, gamma: float, theta: float,
+                    max_sweeps: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """V ← max_a (R + γ T V) until no value moves more than theta; then the greedy policy."""
+    V = np.zeros(T.shape[0])
+    for sweep in range(1, max_sweeps + 1):
+        new = q_from_v(T, R, V, gamma).max(axis=1)
+        delta = np.abs(new - V).max()
+        V = new
+        if delta < theta:
+            return V, _greedy(q_from_v(T, R, V, gamma)), sweep
+    raise GanghwaError(f"value iteration did not converge in {max_sweeps} sweeps; lower "
+                       "--set gamma or raise --set max_sweeps")
+
+
+def solve(algo: str, env: gym.Env, gamma: float, theta: float = 1e-10,
+          max_sweeps: int = 100_000) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """(V, Q, greedy actions, sweeps) of a DP method; policy_evaluation rates the uniform policy."""
+    P = transition_model(env, algo)
+    n_states, n_actions = int(env.observation_space.n), int(env.action_space.n)  # type: ignore[attr-defined]
+    T, R = model_arrays(P, n_states, n_actions)
+    if algo == "value_iteration":
+        V, actions, sweeps = value_iteration(T, R, gamma, theta, max_sweeps)
+    elif algo == "policy_iteration":
+        V, actions, sweeps = policy_iteration(T, R, gamma, theta, max_sweeps)
+    else:
+        uniform = np.full((n_states, n_actions), 1.0 / n_actions)
+        V, sweeps = policy_evaluation(T, R, uniform, gamma, theta, max_sweeps)
+        actions = _greedy(q_from_v(T, R, V, gamma))
+    return V, q_from_v(T, R, V, gamma), actions, sweeps
+
+
+def transition_model(env: gym.Env, algo: str) -> Any:
+    P = getattr(env.unwrapped, "P", None)
+    if P is None:
+        raise GanghwaError(f"{algo} needs the env's transition model P (as FrozenLake, "
+                           f"CliffWalking, Taxi and ganghwa/GridWorld-v0 have), and "
+                           f"{env.spec.id if env.spec else type(env.unwrapped).__name__} has "
+                           "none; learn from experience with q_learning or sarsa instead")
+    return P
+
+
+# ---------------------------------------------------------------- model-free control
+
+class _ModelSim:
+    """Samples episodes from P: same outcomes as env.step, minus the wrappers' overhead."""
+
+    def __init__(self, env: gym.Env, P: Any, rng: random.Random):
+        self.env, self.rng = env, rng
+        n_states, n_actions = int(env.observation_space.n), int(env.action_space.n)  # type: ignore[attr-defined]
+        self.outcomes = [[_cumulative(P[s][a]) for a in range(n_actions)]
+                         for s in range(n_states)]
+        self.limit = env.spec.max_episode_steps if env.spec and env.spec.max_episode_steps \
+            else math.inf
+        self.t = 0
+
+    def reset(self, seed: int | None) -> int:
+        self.t = 0
+        return int(self.env.reset(seed=seed)[0])
+
+    def step(self, s: int, a: int) -> tuple[int, float, bool, bool]:
+        cum, nexts, rewards, dones = self.outcomes[s][a]
+        i = bisect.bisect(cum, self.rng.random()) if len(cum) > 1 else 0
+        self.t += 1
+        return nexts[i], rewards[i], dones[i], self.t >= self.limit
+
+
+def _cumulative(outcomes: list[tuple[float, int, float, bool]]
+                ) -> tuple[list[float], list[int], list[float], list[bool]]:
+    cum, total = [], 0.0
+    for prob, *_ in outcomes:
+        total += prob
+        cum.append(total)
+    cum[-1] = math.inf  # rounding never makes the last outcome unreachable
+    return (cum, [int(o[1]) for o in outcomes], [float(o[2]) for o in outcomes],
+            [bool(o[3]) for o in outcomes])
+
+
+class _EnvSim:
+    """Episodes through env.step, for envs without a transition model."""
+
+    def __init__(self, env: gym.Env):
+        self.env = env
+
+    def reset(self, seed: int | None) -> int:
+        return int(self.env.reset(seed=seed)[0])
+
+    def step(self, s: int, a: int) -> tuple[int, float, bool, bool]:
+        obs, reward, terminated, truncated, _ = self.env.step(a)
+        return int(obs), float(reward), bool(terminated), bool(truncated)
+
+
+def check_env(env_id: str, env: gym.Env, algo: str = "q_learning") -> None:
+    """Tabular methods need finite states and actions; DP also needs P."""
+    obs_space, action_space = env.observation_space, env.action_space
+    if not isinstance(obs_space, gym.spaces.Discrete):
+        shape = f" of shape {obs_space.shape}" if obs_space.shape else ""
+        raise GanghwaError(f"{algo} keeps a table over states, but {env_id} has a continuous or "
+                           f"structured observation space ({type(obs_space).__name__}{shape}); "
+                           f"use dqn for it, e.g. `ganghwa train dqn {env_id}`")
+    if not isinstance(action_space, gym.spaces.Discrete):
+        raise GanghwaError(f"{algo} needs a discrete action space, but {env_id} has "
+                           f"{action_space}")
+    if algo in DP_ALGOS:
+        transition_model(env, algo)
+
+
+class TabularAgent:
+    """A Q-table and the loop that learns it; DP methods fill it in one solve."""
+
+    def __init__(self, cfg: TabularConfig):
+        cfg.validate()
+        self.config = cfg
+        self.env = make_env(cfg.env_id, env_kwargs=cfg.env_kwargs)
+        check_env(cfg.env_id, self.env, cfg.algo)
+        self.n_states = int(self.env.observation_space.n)  # type: ignore[attr-defined]
+        self.n_actions = int(self.env.action_space.n)  # type: ignore[attr-defined]
+        self.q = [[cfg.q_init] * self.n_actions for _ in range(self.n_states)]
+        self.rng = random.Random(cfg.seed)
+        self.step = self.episode = 0
+        self.best_score = -math.inf
+        self.elapsed = 0.0
+        self.stop_reason = ""
+        self.values: np.ndarray | None = None  # DP: V
+
+    @property
+    def q_table(self) -> np.ndarray:
+        return np.array(self.q)
+
+    def greedy_policy(self, obs: np.ndarray) -> np.ndarray:
+        table = self.q_table
+        return table[np.asarray(obs, dtype=np.int64)].argmax(axis=1)
+
+    def evaluate(self, episodes: int, seed: int) -> EvalResult:
+        return evaluate(self.greedy_policy, self.config.env_id, episodes, seed,
+                        self.config.env_kwargs)
+
+    # ---------------------------------------------------------------- DP
+    def solve(self) -> TabularAgent:
+        cfg = self.config
+        V, Q, _, sweeps = solve(cfg.algo, self.env, cfg.gamma, cfg.theta, cfg.max_sweeps)
+        self.values, self.q = V, Q.tolist()
+        self.step, self.stop_reason = sweeps, "solved"
+        return self
+
+    # ---------------------------------------------------------------- model-free
+    def learn(self, total_steps: int | None = None, run: Run | None = None,
+              progress: bool = False) -> TabularAgent:
+        cfg = self.config
+        total = cfg.total_steps if total_steps is None else total_steps
+        P = getattr(self.env.unwrapped, "P", None)
+        sim = _ModelSim(self.env, P, self.rng) if P is not None else _EnvSim(self.env)
+        logger = Logger(run, total, self.step, progress, self.elapsed, throttle=0.1)
+        interrupted = InterruptFlag(enabled=run is not None)
+        self.stop_reason = ""
+        q, rng, gamma, n_actions = self.q, self.rng, cfg.gamma, self.n_actions
+        rand, randrange = rng.random, rng.randrange
+        algo = cfg.algo
+        alpha_end = cfg.alpha if cfg.alpha_end is None else cfg.alpha_end
+
+        def act(s: int, eps: float) -> int:
+            if rand() < eps:
+                return randrange(n_actions)
+            row = q[s]
+            best = max(row)
+            if row.count(best) == 1:
+                return row.index(best)
+            return rng.choice([i for i, v in enumerate(row) if v == best])
+
+        try:
+            while self.step < total and not self.stop_reason:
+                t = self.episode if cfg.eps_unit == "episode" else self.step
+                eps = epsilon(cfg, t)
+                alpha = linear(self.step, cfg.alpha, alpha_end, total)
+                first = self.episode == 0
+                s = sim.reset(cfg.seed if first else None)
+                a = act(s, eps)
+                ret, length, start_step = 0.0, 0, self.step
+                trajectory: list[tuple[int, int, float]] = []
+                while True:
+                    s2, r, terminated, truncated = sim.step(s, a)
+                    ret += r
+                    length += 1
+                    if algo == "mc":
+                        trajectory.append((s, a, r))
+                        a2 = act(s2, eps)
+                    else:
+                        row2 = q[s2]
+                        if algo == "q_learning":
+                            a2 = act(s2, eps)
+                            bootstrap = max(row2)
+                        elif algo == "sarsa":
+                            a2 = act(s2, eps)
+                            bootstrap = row2[a2]
+                        else:  # expected_sarsa under the ε-greedy policy
+                            a2 = act(s2, eps)
+                            bootstrap = (1 - eps) * max(row2) + eps * sum(row2) / n_actions
+                        target = r if terminated else r + gamma * bootstrap
+                        q[s][a] += alpha * (target - q[s][a])
+                    s, a = s2, a2
+                    if terminated or truncated or start_step + length >= total:
+                        break
+                if algo == "mc":
+                    self._monte_carlo_update(trajectory, alpha)
+                prev_step = self.step
+                self.step += length
+                self.episode += 1
+                logger.episode(self.step, self.episode, ret, length, eps, math.nan)
+                if cfg.eval_every and crossings(prev_step, self.step, cfg.eval_every):
+                    self._periodic_eval(run, logger)
+                if run is not None and crossings(prev_step, self.step, cfg.checkpoint_every):
+                    self.save_state(run.latest, logger.elapsed)
+                if interrupted.flag:
+                    self.stop_reason = "interrupted"
+        finally:
+            interrupted.restore()
+            self.elapsed = logger.elapsed
+            logger.close(self.step)
+        self.stop_reason = self.stop_reason or "done"
+        if run is not None:
+            self.save_state(run.latest, self.elapsed)
+            if not run.best.exists():
+                self.save(run.best)
+        return self
+
+    def _monte_carlo_update(self, trajectory: list[tuple[int, int, float]], alpha: float) -> None:
+        """First-visit: walk back accumulating G; the earliest visit's return is the one used."""
+        gamma, q = self.config.gamma, self.q
+        returns: dict[tuple[int, int], float] = {}
+        g = 0.0
+        for s, a, r in reversed(trajectory):
+            g = r + gamma * g
+            returns[(s, a)] = g  # overwritten until the first visit remains
+        for (s, a), g in returns.items():
+            q[s][a] += alpha * (g - q[s][a])
+
+    def _periodic_eval(self, run: Run | None, logger: Logger) -> None:
+        self.best_score, solved = periodic_eval(
+            self.greedy_policy, self.config, self.step, run, logger, self.best_score,
+            lambda: self.save(run.best) if run is not None else None)
+        if solved:
+            self.stop_reason = "solved"
+
+    # ---------------------------------------------------------------- saving
+    def _model_state(self) -> dict[str, Any]:
+        state: dict[str, Any] = {"algo": self.config.algo,
+                                 "config": dataclasses.asdict(self.config),
+                                 "q_table": torch.tensor(self.q, dtype=torch.float64)}
+        if self.values is not None:
+            state["values"] = torch.from_numpy(np.asarray(self.values, dtype=np.float64))
+        return state
+
+    def save(self, path: str | Path) -> None:
+        save_checkpoint(self._model_state(), Path(path))
+
+    def save_state(self, path: Path, elapsed: float) -> None:
+        version, internal, gauss = self.rng.getstate()
+        save_checkpoint({**self._model_state(),
+                         "counters": {"step": self.step, "episode": self.episode,
+                                      "best_score": self.best_score, "elapsed": elapsed},
+                         "rng": {"version": version, "state": torch.tensor(internal),
+                                 "gauss": gauss}}, path)
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        table = state["q_table"]
+        if tuple(table.shape) != (self.n_states, self.n_actions):
+            raise GanghwaError(f"checkpoint Q-table is {tuple(table.shape)}, this env needs "
+                               f"{(self.n_states, self.n_actions)}; the checkpoint is mismatched")
+        self.q = table.tolist()
+        if "values" in state:
+            self.values = state["values"].numpy()
+        if "counters" in state:
+            c = state["counters"]
+            self.step, self.episode = c["step"], c["episode"]
+            self.best_score, self.elapsed = c["best_score"], c["elapsed"]
+            rng = state["rng"]
+            self.rng.setstate((rng["version"], tuple(rng["state"].tolist()), rng["gauss"]))
+
+    @classmethod
+    def load(cls, path: str | Path) -> TabularAgent:
+        state = load_checkpoint(Path(path))
+        agent = cls(dataclasses.replace(TabularConfig(), **_known(state["config"])))
+        agent.load_state_dict(state)
+        return agent
+
+    # ---------------------------------------------------------------- pictures
+    def write_pictures(self, run: Run) -> list[Path]:
+        """values.png (value heatmap with greedy arrows) for grid envs."""
+        from ganghwa.plots import plot_value_map
+
+        cells = grid_cells(self.env)
+        if cells is None:
+            return []
+        table = self.q_table
+        values = self.values if self.values is not None else table.max(axis=1)
+        labels = action_labels(self.env)
+        arrows = [labels[a] for a in table.argmax(axis=1)]
+        title = f"{self.config.algo} on {self.config.env_id}: V(s) and the greedy action"
+        return [plot_value_map(values, cells, arrows, run.path / "values.png", title)]
+
+    def print_q_table(self) -> None:
+        from rich.console import Console
+
+        from ganghwa.tables import q_table
+
+        Console().print(q_table(self.q_table, state_labels(self.env), action_labels(self.env),
+                                f"Q-table of {self.config.algo} on {self.config.env_id}"))
+
+
+def _known(config: dict[str, Any]) -> dict[str, Any]:
+    names = {f.name for f in dataclasses.fields(TabularConfig)}
+    return {k: (tuple(v) if isinstance(v, list) else v) for k, v in config.items() if k in names}
+
+
+def train(cfg: TabularConfig, run: Run | None, progress: bool = True,
+          resume_from: dict[str, Any] | None = None) -> TabularAgent:
+    """The registry's entry point for every tabular method."""
+    agent = TabularAgent(cfg)
+    if resume_from is not None:
+        agent.load_state_dict(resume_from)
+    if cfg.algo in DP_ALGOS:
+        agent.solve()
+        if run is not None:
+            agent.save(run.best)
+            agent.save_state(run.latest, 0.0)
+    else:
+        agent.learn(cfg.total_steps, run=run, progress=progress)
+    if run is not None and agent.stop_reason != "interrupted":
+        agent.write_pictures(run)
+        if progress:
+            agent.print_q_table()
+    return agent
+
+
+def load_policy(state: dict[str, Any]) -> Callable[[np.ndarray], np.ndarray]:
+    """The greedy policy of a saved Q-table (first action among ties)."""
+    table = state["q_table"].numpy()
+    return lambda obs: table[np.asarray(obs, dtype=np.int64)].argmax(axis=1)
