@@ -49,7 +49,7 @@ def test_policy_evaluation_of_a_two_state_chain_by_hand():
          1: {0: [(1.0, 1, 1.0, True)], 1: [(1.0, 1, 1.0, True)]}}
     T, R = model_arrays(P, 2, 2)
     V, _ = policy_evaluation(T, R, np.full((2, 2), 0.5), 0.5, 1e-12, 100)
-    assert V == pytest.approx([0.5, 1.0])
+    assert V.tolist() == pytest.approx([0.5, 1.0])
 
 
 def test_gridworld_values_by_hand():
