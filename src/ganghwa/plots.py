@@ -10,6 +10,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.figure import Figure
 
 from ganghwa.errors import GanghwaError
 from ganghwa.run import atomic_write_bytes, read_progress
@@ -62,12 +63,17 @@ def plot_runs(run_dirs: list[Path], out: Path, window: int = 100) -> Path:
     ax_eps.set_xlabel("env steps")
     for ax in (ax_ret, ax_loss, ax_eps):
         ax.grid(alpha=0.3)
+    return _save(fig, Path(out))
+
+
+def _save(fig: Figure, out: Path) -> Path:
+    """PNG through a buffer and an atomic rename; the figure is closed."""
     fig.tight_layout()
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110)
     plt.close(fig)
-    atomic_write_bytes(Path(out), buffer.getvalue())
-    return Path(out)
+    atomic_write_bytes(out, buffer.getvalue())
+    return out
 
 
 def plot_value_map(values: np.ndarray, cells: np.ndarray, arrows: list[str], out: Path,
@@ -93,9 +99,4 @@ def plot_value_map(values: np.ndarray, cells: np.ndarray, arrows: list[str], out
     ax.set_xticks(range(cols))
     ax.set_yticks(range(rows))
     ax.set_title(title, fontsize=10)
-    fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110)
-    plt.close(fig)
-    atomic_write_bytes(Path(out), buffer.getvalue())
-    return Path(out)
+    return _save(fig, Path(out))

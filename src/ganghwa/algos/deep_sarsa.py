@@ -25,12 +25,12 @@ from ganghwa.backprop import ManualBackprop, flatten_parameters, param_views
 from ganghwa.config import DeepSarsaConfig, apply
 from ganghwa.envs import make_env
 from ganghwa.errors import GanghwaError
-from ganghwa.evaluation import EvalResult, evaluate, periodic_eval
-from ganghwa.logging import Logger
+from ganghwa.evaluation import EvalResult, evaluate
 from ganghwa.nets import QNetwork
 from ganghwa.run import Run, save_checkpoint
-from ganghwa.runtime import InterruptFlag, seed_everything
-from ganghwa.schedules import crossings, epsilon
+from ganghwa.runtime import seed_everything
+from ganghwa.schedules import epsilon
+from ganghwa.session import learning_session
 
 
 def _network(cfg: DeepSarsaConfig, obs_dim: int, n_actions: int) -> QNetwork:
@@ -84,10 +84,8 @@ class DeepSarsa:
               progress: bool = False) -> DeepSarsa:
         cfg = self.config
         total = cfg.total_steps if total_steps is None else total_steps
-        logger = Logger(run, total, self.step, progress, self.elapsed)
-        interrupted = InterruptFlag(enabled=run is not None)
-        self.stop_reason = ""
-        try:
+        with learning_session(self, run, total, progress) as session:
+            logger = session.logger
             while self.step < total and not self.stop_reason:
                 eps = epsilon(cfg, self.episode if cfg.eps_unit == "episode" else self.step)
                 obs, _ = self.env.reset(seed=cfg.seed if self.episode == 0 else None)
@@ -121,25 +119,7 @@ class DeepSarsa:
                     raise GanghwaError(f"the TD loss became {mean_loss} at step {self.step}; "
                                        "lower --set lr")
                 logger.episode(self.step, self.episode, ret, length, eps, mean_loss)
-                if cfg.eval_every and crossings(prev_step, self.step, cfg.eval_every):
-                    self.best_score, solved = periodic_eval(
-                        self.greedy_policy, cfg, self.step, run, logger, self.best_score,
-                        lambda: self.save(run.best) if run is not None else None)
-                    if solved:
-                        self.stop_reason = "solved"
-                if run is not None and crossings(prev_step, self.step, cfg.checkpoint_every):
-                    self.save_state(run.latest, logger.elapsed)
-                if interrupted.flag:
-                    self.stop_reason = "interrupted"
-        finally:
-            interrupted.restore()
-            self.elapsed = logger.elapsed
-            logger.close(self.step)
-        self.stop_reason = self.stop_reason or "done"
-        if run is not None:
-            self.save_state(run.latest, self.elapsed)
-            if not run.best.exists():
-                self.save(run.best)
+                session.tick(prev_step)
         return self
 
     # ---------------------------------------------------------------- saving

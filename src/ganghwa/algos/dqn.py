@@ -28,12 +28,13 @@ from ganghwa.buffers import Batch, ReplayBuffer
 from ganghwa.config import DQNConfig, apply
 from ganghwa.envs import env_spaces, make_vec_env, restore_env_state, snapshot_env_state
 from ganghwa.errors import GanghwaError
-from ganghwa.evaluation import EvalResult, evaluate, periodic_eval
+from ganghwa.evaluation import EvalResult, evaluate
 from ganghwa.logging import Logger
 from ganghwa.nets import QNetwork
 from ganghwa.run import Run, load_checkpoint, save_checkpoint
-from ganghwa.runtime import InterruptFlag, pick_device, seed_everything, set_threads
+from ganghwa.runtime import pick_device, seed_everything, set_threads
 from ganghwa.schedules import crossings, epsilon
+from ganghwa.session import learning_session
 
 
 class Diverged(GanghwaError):
@@ -262,11 +263,9 @@ class DQN:
         cfg = self.config
         total = cfg.total_steps if total_steps is None else total_steps
         envs = self._start_envs()
-        logger = Logger(run, total, self.step, progress, self.elapsed)
-        interrupted = InterruptFlag(enabled=run is not None)
-        self.stop_reason = ""
         obs = self._obs
-        try:
+        with learning_session(self, run, total, progress) as session:
+            logger = session.logger
             while self.step < total and not self.stop_reason:
                 eps = self.epsilon
                 actions = self.act(obs, eps)
@@ -294,24 +293,7 @@ class DQN:
                     self.update_target()
                 for i in done_idx:
                     self._end_episode(int(i), eps, logger)
-                if cfg.eval_every and crossings(prev_step, self.step, cfg.eval_every):
-                    self._periodic_eval(run, logger)
-                if run is not None and crossings(prev_step, self.step, cfg.checkpoint_every):
-                    self._check_finite()
-                    self.save_state(run.latest, logger.elapsed)
-                if interrupted.flag:
-                    self.stop_reason = "interrupted"
-        finally:
-            interrupted.restore()
-            self.elapsed = logger.elapsed
-            logger.close(self.step)
-        if not self.stop_reason:
-            self.stop_reason = "done"
-        if run is not None:
-            self._check_finite()
-            self.save_state(run.latest, self.elapsed)
-            if not run.best.exists():
-                self.save(run.best)
+                session.tick(prev_step)
         return self
 
     def _end_episode(self, i: int, eps: float, logger: Logger) -> None:
@@ -342,18 +324,6 @@ class DQN:
                            "good checkpoint is kept. Lower --set lr, or clip with "
                            "--set max_grad_norm=10")
 
-    def _periodic_eval(self, run: Run | None, logger: Logger) -> None:
-        """Greedy evaluation: keeps best.pt and stops early once `stop_at` is reached."""
-        def save_best() -> None:
-            assert run is not None
-            self._check_finite()
-            self.save(run.best)
-
-        self.best_score, solved = periodic_eval(self.greedy_policy, self.config, self.step, run,
-                                                logger, self.best_score, save_best)
-        if solved:
-            self.stop_reason = "solved"
-
     def evaluate(self, episodes: int, seed: int) -> EvalResult:
         return evaluate(self.greedy_policy, self.config.env_id, episodes, seed,
                         self.config.env_kwargs)
@@ -364,11 +334,16 @@ class DQN:
                 "q_net": self.q_net.state_dict()}
 
     def save(self, path: str | Path) -> None:
-        """The network and its config (enough to act); written atomically."""
+        """The network and its config (enough to act); written atomically. Refused (Diverged)
+        when the loss has gone non-finite since the last episode, so best.pt stays good."""
+        self._check_finite()
         save_checkpoint(self._model_state(), Path(path))
 
     def save_state(self, path: Path, elapsed: float) -> None:
-        """Everything a resume needs: nets, optimizer, replay memory, counters, RNGs, envs."""
+        """Everything a resume needs: nets, optimizer, replay memory, counters, RNGs, envs.
+
+        A diverged run raises instead, so latest.pt keeps the last good state."""
+        self._check_finite()
         envs = self._envs
         snapshot = snapshot_env_state(envs) if envs is not None else None
         save_checkpoint({

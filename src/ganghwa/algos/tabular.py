@@ -37,11 +37,10 @@ from ganghwa.config import TabularConfig
 from ganghwa.envs import make_env
 from ganghwa.envs.layout import action_labels, grid_cells, state_labels
 from ganghwa.errors import GanghwaError
-from ganghwa.evaluation import EvalResult, evaluate, periodic_eval
-from ganghwa.logging import Logger
+from ganghwa.evaluation import EvalResult, evaluate
 from ganghwa.run import Run, load_checkpoint, save_checkpoint
-from ganghwa.runtime import InterruptFlag
-from ganghwa.schedules import crossings, epsilon, linear
+from ganghwa.schedules import epsilon, linear
+from ganghwa.session import learning_session
 
 DP_ALGOS = ("value_iteration", "policy_iteration", "policy_evaluation")
 
@@ -259,9 +258,6 @@ class TabularAgent:
         total = cfg.total_steps if total_steps is None else total_steps
         P = getattr(self.env.unwrapped, "P", None)
         sim = _ModelSim(self.env, P, self.rng) if P is not None else _EnvSim(self.env)
-        logger = Logger(run, total, self.step, progress, self.elapsed, throttle=0.1)
-        interrupted = InterruptFlag(enabled=run is not None)
-        self.stop_reason = ""
         q, rng, gamma, n_actions = self.q, self.rng, cfg.gamma, self.n_actions
         rand, randrange = rng.random, rng.randrange
         algo = cfg.algo
@@ -276,7 +272,8 @@ class TabularAgent:
                 return row.index(best)
             return rng.choice([i for i, v in enumerate(row) if v == best])
 
-        try:
+        with learning_session(self, run, total, progress, throttle=0.1) as session:
+            logger = session.logger
             while self.step < total and not self.stop_reason:
                 t = self.episode if cfg.eps_unit == "episode" else self.step
                 eps = epsilon(cfg, t)
@@ -315,21 +312,7 @@ class TabularAgent:
                 self.step += length
                 self.episode += 1
                 logger.episode(self.step, self.episode, ret, length, eps, math.nan)
-                if cfg.eval_every and crossings(prev_step, self.step, cfg.eval_every):
-                    self._periodic_eval(run, logger)
-                if run is not None and crossings(prev_step, self.step, cfg.checkpoint_every):
-                    self.save_state(run.latest, logger.elapsed)
-                if interrupted.flag:
-                    self.stop_reason = "interrupted"
-        finally:
-            interrupted.restore()
-            self.elapsed = logger.elapsed
-            logger.close(self.step)
-        self.stop_reason = self.stop_reason or "done"
-        if run is not None:
-            self.save_state(run.latest, self.elapsed)
-            if not run.best.exists():
-                self.save(run.best)
+                session.tick(prev_step)
         return self
 
     def _monte_carlo_update(self, trajectory: list[tuple[int, int, float]], alpha: float) -> None:
@@ -342,13 +325,6 @@ class TabularAgent:
             returns[(s, a)] = g  # overwritten until the first visit remains
         for (s, a), g in returns.items():
             q[s][a] += alpha * (g - q[s][a])
-
-    def _periodic_eval(self, run: Run | None, logger: Logger) -> None:
-        self.best_score, solved = periodic_eval(
-            self.greedy_policy, self.config, self.step, run, logger, self.best_score,
-            lambda: self.save(run.best) if run is not None else None)
-        if solved:
-            self.stop_reason = "solved"
 
     # ---------------------------------------------------------------- saving
     def _model_state(self) -> dict[str, Any]:

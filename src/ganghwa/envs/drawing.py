@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 
 CELL = 48
@@ -32,21 +34,37 @@ def draw_disc(img: np.ndarray, row: int, col: int, color: tuple[int, int, int],
     img[row * cell:(row + 1) * cell, col * cell:(col + 1) * cell][mask] = color
 
 
-class HumanWindow:
-    """Shows rgb frames in a pygame window (gymnasium's `human` render mode)."""
+class Renderer:
+    """Gymnasium's render modes for an env that can describe itself in text and in pixels.
 
-    def __init__(self, title: str, fps: int):
-        self.title, self.fps = title, fps
+    `ansi` returns the text, `rgb_array` the frame, and `human` shows the frame in a pygame
+    window (off-screen when there is no display).
+    """
+
+    def __init__(self, render_mode: str | None, title: str, fps: int):
+        self.render_mode, self.title, self.fps = render_mode, title, fps
         self._screen: Any = None
         self._clock: Any = None
 
-    def show(self, frame: np.ndarray) -> None:
+    def render(self, text: Callable[[], str], frame: Callable[[], np.ndarray]) -> Any:
+        if self.render_mode == "ansi":
+            return text()
+        if self.render_mode is None:
+            gym.logger.warn("render() called without a render_mode; pass render_mode=...")
+            return None
+        image = frame()
+        if self.render_mode == "human":
+            self._show(image)
+            return None
+        return image
+
+    def _show(self, frame: np.ndarray) -> None:
         try:
             import pygame
         except ImportError as e:  # pragma: no cover - pygame comes with gymnasium[box2d]
             raise ImportError("human rendering needs pygame: pip install pygame") from e
         if self._screen is None:
-            if not os.environ.get("DISPLAY") and os.environ.get("SDL_VIDEODRIVER") != "dummy":
+            if not os.environ.get("DISPLAY"):
                 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")  # headless: draw off-screen
             pygame.display.init()
             pygame.display.set_caption(self.title)
@@ -62,5 +80,4 @@ class HumanWindow:
         if self._screen is not None:
             import pygame
             pygame.display.quit()
-            pygame.quit()
             self._screen = None

@@ -9,7 +9,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from ganghwa.envs.drawing import COLORS, HumanWindow, draw_disc, grid_image
+from ganghwa.envs.drawing import COLORS, Renderer, draw_disc, grid_image
 from ganghwa.errors import GanghwaError
 
 LECTURE_MAP = ("S....", "..X..", ".XG..", ".....", ".....")
@@ -111,7 +111,7 @@ class GridWorld(gym.Env[np.int64, np.int64]):
             s: {a: self._outcomes(s, a) for a in range(4)} for s in range(n_states)}
         self.s = self.start_state
         self.last_action: int | None = None
-        self._window: HumanWindow | None = None
+        self._renderer = Renderer(render_mode, "ganghwa GridWorld", self.metadata["render_fps"])
 
     def _cell(self, s: int) -> str:
         return self.desc[s // self.grid_shape[1]][s % self.grid_shape[1]]
@@ -162,22 +162,14 @@ class GridWorld(gym.Env[np.int64, np.int64]):
         return np.int64(self.s), reward, terminated, False, {"prob": prob}
 
     def render(self) -> Any:
-        if self.render_mode == "ansi":
-            n_cols = self.grid_shape[1]
-            lines = ["".join("A" if r * n_cols + c == self.s else ch for c, ch in enumerate(row))
-                     for r, row in enumerate(self.desc)]
-            moved = "" if self.last_action is None else f"  ({ARROWS[self.last_action]})"
-            return "\n".join(lines) + moved + "\n"
-        if self.render_mode is None:
-            gym.logger.warn("render() called without a render_mode; pass render_mode=...")
-            return None
-        frame = self._frame()
-        if self.render_mode == "human":
-            if self._window is None:
-                self._window = HumanWindow("ganghwa GridWorld", self.metadata["render_fps"])
-            self._window.show(frame)
-            return None
-        return frame
+        return self._renderer.render(self._text, self._frame)
+
+    def _text(self) -> str:
+        n_cols = self.grid_shape[1]
+        lines = ["".join("A" if r * n_cols + c == self.s else ch for c, ch in enumerate(row))
+                 for r, row in enumerate(self.desc)]
+        moved = "" if self.last_action is None else f"  ({ARROWS[self.last_action]})"
+        return "\n".join(lines) + moved + "\n"
 
     def _frame(self) -> np.ndarray:
         colors = np.array([[COLORS[CELL_KINDS[ch]] for ch in row] for row in self.desc],
@@ -188,6 +180,4 @@ class GridWorld(gym.Env[np.int64, np.int64]):
         return img
 
     def close(self) -> None:
-        if self._window is not None:
-            self._window.close()
-            self._window = None
+        self._renderer.close()

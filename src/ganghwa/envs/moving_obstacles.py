@@ -7,7 +7,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from ganghwa.envs.drawing import COLORS, HumanWindow, draw_disc, grid_image
+from ganghwa.envs.drawing import COLORS, Renderer, draw_disc, grid_image
 
 MOVES = ((0, 0), (-1, 0), (1, 0), (0, -1), (0, 1))  # stay, up, down, left, right
 
@@ -65,7 +65,8 @@ class MovingObstacles(gym.Env[np.ndarray, np.int64]):
         self.agent = np.zeros(2, dtype=int)
         self.cols = np.zeros(n_obstacles, dtype=int)
         self.dirs = np.ones(n_obstacles, dtype=int)
-        self._window: HumanWindow | None = None
+        self._renderer = Renderer(render_mode, "ganghwa MovingObstacles",
+                                  self.metadata["render_fps"])
 
     def _obs(self) -> np.ndarray:
         obs = np.empty(3 + 4 * self.n_obstacles, dtype=np.float32)
@@ -107,30 +108,24 @@ class MovingObstacles(gym.Env[np.ndarray, np.int64]):
         return self._obs(), reward, reached or hit, False, {"hit": hit}
 
     def render(self) -> Any:
+        return self._renderer.render(self._text, self._frame)
+
+    def _text(self) -> str:
         grid = np.full((self.size, self.size), ".")
         grid[self.goal[0], self.goal[1]] = "G"
         for r, c, d in zip(self.rows, self.cols, self.dirs, strict=True):
             grid[r, c] = ">" if d > 0 else "<"
-        if self.render_mode == "ansi":
-            grid[self.agent[0], self.agent[1]] = "A"
-            return "\n".join("".join(row) for row in grid) + "\n"
-        if self.render_mode is None:
-            gym.logger.warn("render() called without a render_mode; pass render_mode=...")
-            return None
+        grid[self.agent[0], self.agent[1]] = "A"
+        return "\n".join("".join(row) for row in grid) + "\n"
+
+    def _frame(self) -> np.ndarray:
         colors = np.full((self.size, self.size, 3), COLORS["empty"], dtype=np.uint8)
         colors[self.goal[0], self.goal[1]] = COLORS["goal"]
         frame = grid_image(colors)
         for r, c in zip(self.rows, self.cols, strict=True):
             draw_disc(frame, int(r), int(c), COLORS["trap"])
         draw_disc(frame, int(self.agent[0]), int(self.agent[1]), COLORS["agent"], radius=0.28)
-        if self.render_mode == "human":
-            if self._window is None:
-                self._window = HumanWindow("ganghwa MovingObstacles", self.metadata["render_fps"])
-            self._window.show(frame)
-            return None
         return frame
 
     def close(self) -> None:
-        if self._window is not None:
-            self._window.close()
-            self._window = None
+        self._renderer.close()

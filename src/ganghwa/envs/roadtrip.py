@@ -8,7 +8,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from ganghwa.envs.drawing import HumanWindow
+from ganghwa.envs.drawing import Renderer
 
 CITIES = ("Seoul", "Wonju", "Daejeon", "Andong", "Daegu", "Gwangju", "Busan")
 ROADS: dict[str, dict[str, float]] = {
@@ -80,7 +80,7 @@ class RoadTrip(gym.Env[np.int64, np.int64]):
                     self.P[s][a] = [(1.0, s, NO_ROAD_PENALTY, False)]
         self.s = 0
         self.route = [0]
-        self._window: HumanWindow | None = None
+        self._renderer = Renderer(render_mode, "ganghwa RoadTrip", self.metadata["render_fps"])
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None
               ) -> tuple[np.int64, dict[str, Any]]:
@@ -99,19 +99,11 @@ class RoadTrip(gym.Env[np.int64, np.int64]):
         return np.int64(self.s), reward, terminated, False, {}
 
     def render(self) -> Any:
-        if self.render_mode == "ansi":
-            km = sum(ROADS[CITIES[a]][CITIES[b]] for a, b in itertools.pairwise(self.route))
-            return " → ".join(CITIES[c] for c in self.route) + f"  ({km:g})\n"
-        if self.render_mode is None:
-            gym.logger.warn("render() called without a render_mode; pass render_mode=...")
-            return None
-        frame = self._frame()
-        if self.render_mode == "human":
-            if self._window is None:
-                self._window = HumanWindow("ganghwa RoadTrip", self.metadata["render_fps"])
-            self._window.show(frame)
-            return None
-        return frame
+        return self._renderer.render(self._text, self._frame)
+
+    def _text(self) -> str:
+        km = sum(ROADS[CITIES[a]][CITIES[b]] for a, b in itertools.pairwise(self.route))
+        return " → ".join(CITIES[c] for c in self.route) + f"  ({km:g})\n"
 
     def _frame(self) -> np.ndarray:
         """The road map with distances, the route so far in blue and the car as a dot."""
@@ -140,6 +132,4 @@ class RoadTrip(gym.Env[np.int64, np.int64]):
         return np.asarray(canvas.buffer_rgba())[..., :3].copy()
 
     def close(self) -> None:
-        if self._window is not None:
-            self._window.close()
-            self._window = None
+        self._renderer.close()

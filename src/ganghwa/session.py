@@ -1,0 +1,91 @@
+"""What every learning loop does around its steps: the Logger, Ctrl-C, and the last checkpoints."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from ganghwa.evaluation import periodic_eval
+from ganghwa.logging import Logger
+from ganghwa.run import Run
+from ganghwa.runtime import InterruptFlag
+from ganghwa.schedules import crossings
+
+
+class _Periodic(Protocol):
+    env_id: str
+    env_kwargs: dict[str, Any]
+    seed: int
+    eval_every: int
+    eval_episodes: int
+    stop_at: float | None
+    checkpoint_every: int
+
+
+class Learner(Protocol):
+    @property
+    def config(self) -> _Periodic: ...
+
+    step: int
+    elapsed: float
+    stop_reason: str
+    best_score: float
+
+    def greedy_policy(self, obs: np.ndarray) -> np.ndarray: ...
+
+    def save(self, path: Path) -> None: ...
+
+    def save_state(self, path: Path, elapsed: float) -> None: ...
+
+
+class Session:
+    """The Logger and Ctrl-C flag of one `learn` call, and the chores due between env steps."""
+
+    def __init__(self, agent: Learner, run: Run | None, logger: Logger,
+                 interrupted: InterruptFlag):
+        self.agent, self.run, self.logger, self.interrupted = agent, run, logger, interrupted
+
+    def tick(self, prev_step: int) -> None:
+        """After the steps (prev_step, agent.step]: evaluation and checkpoint when due, Ctrl-C.
+
+        The greedy evaluation keeps best.pt and ends the run once `stop_at` is reached.
+        """
+        agent, cfg, run = self.agent, self.agent.config, self.run
+        if cfg.eval_every and crossings(prev_step, agent.step, cfg.eval_every):
+            agent.best_score, solved = periodic_eval(
+                agent.greedy_policy, cfg, agent.step, run, self.logger, agent.best_score,
+                lambda: agent.save(run.best) if run is not None else None)
+            if solved:
+                agent.stop_reason = "solved"
+        if self.run is not None and crossings(prev_step, agent.step, cfg.checkpoint_every):
+            agent.save_state(self.run.latest, self.logger.elapsed)
+        if self.interrupted.flag:
+            agent.stop_reason = "interrupted"
+
+
+@contextmanager
+def learning_session(agent: Learner, run: Run | None, total_steps: int, progress: bool,
+                     throttle: float = 0.0) -> Iterator[Session]:
+    """A Session for the loop; afterwards latest.pt is saved (and best.pt if there is none).
+
+    The loop sets `agent.stop_reason` to end early ("solved", "interrupted"); an exception
+    skips the final checkpoints, so the last good ones stay.
+    """
+    logger = Logger(run, total_steps, agent.step, progress, agent.elapsed, throttle)
+    interrupted = InterruptFlag(enabled=run is not None)
+    agent.stop_reason = ""
+    try:
+        yield Session(agent, run, logger, interrupted)
+    finally:
+        interrupted.restore()
+        agent.elapsed = logger.elapsed
+        logger.close(agent.step)
+    agent.stop_reason = agent.stop_reason or "done"
+    if run is not None:
+        agent.save_state(run.latest, agent.elapsed)
+        if not run.best.exists():
+            agent.save(run.best)
