@@ -65,8 +65,8 @@ def main() -> None:
     print("\n## CliffWalking-v1, ε = 0.1: return of the greedy path, seeds", list(seeds))
     for algo in ("q_learning", "sarsa", "expected_sarsa"):
         start = time.perf_counter()
-        returns = [TabularAgent(tuned(algo, "CliffWalking-v1", s)).learn().evaluate(1, 0).mean
-                   for s in seeds]
+        returns = [TabularAgent(config=tuned(algo, "CliffWalking-v1", s)).learn()
+                   .evaluate(1, 0).mean for s in seeds]
         per_run = (time.perf_counter() - start) / len(seeds)
         print(f"{algo}: {', '.join(f'{r:g}' for r in returns)}  ({per_run:.2f} s per run)")
 
@@ -77,8 +77,8 @@ def main() -> None:
     print(f"DP optimum (value iteration's policy): {optimum:.3f}")
     for algo in ("q_learning", "sarsa", "expected_sarsa", "mc"):
         start = time.perf_counter()
-        rates = [TabularAgent(tuned(algo, "FrozenLake-v1", s)).learn().evaluate(1000, 0).mean
-                 for s in seeds]
+        rates = [TabularAgent(config=tuned(algo, "FrozenLake-v1", s)).learn()
+                 .evaluate(1000, 0).mean for s in seeds]
         per_run = (time.perf_counter() - start) / len(seeds)
         within = sum(r >= optimum - 0.05 for r in rates)
         print(f"{algo}: {', '.join(f'{r:.3f}' for r in rates)}; within 0.05 of the optimum: "
@@ -97,7 +97,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             run = Run.create(Path(tmp), "deep_sarsa", cfg.env_id, seed)
             start = time.perf_counter()
-            agent = deep_sarsa.DeepSarsa(cfg).learn(run=run)
+            agent = deep_sarsa.DeepSarsa(config=cfg).learn(run=run)
             seconds = time.perf_counter() - start
             policy = deep_sarsa.load_policy(load_checkpoint(run.best))
         result = evaluate(policy, cfg.env_id, 100, 100_000 + seed)

@@ -40,12 +40,12 @@ def main() -> None:
         cfg = TabularConfig(algo=algo, env_id=args.env, total_steps=args.steps, eval_every=0,
                             eps_start=1.0, eps_end=0.05, eps_duration=args.steps // 2)
         start = time.perf_counter()
-        TabularAgent(cfg).learn()
+        TabularAgent(config=cfg).learn()
         bare = args.steps / (time.perf_counter() - start)
         with tempfile.TemporaryDirectory() as tmp:
             run = Run.create(Path(tmp), algo, args.env, 0)
             start = time.perf_counter()
-            TabularAgent(cfg).learn(run=run)
+            TabularAgent(config=cfg).learn(run=run)
             logged = args.steps / (time.perf_counter() - start)
         print(f"{algo} on {args.env}: {bare:,.0f} steps/s without a run folder, "
               f"{logged:,.0f} with progress.csv and TensorBoard")

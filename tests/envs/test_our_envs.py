@@ -15,7 +15,7 @@ IDS = list(OUR_ENVS)
 TOY_TEXT = ["FrozenLake-v1", "FrozenLake8x8-v1", "CliffWalking-v1", "Taxi-v4"]
 
 
-@pytest.mark.parametrize("env_id", IDS)
+@pytest.mark.parametrize("env_id", IDS + TOY_TEXT)
 def test_passes_gymnasium_check_env(env_id):
     for mode in (None, "ansi", "rgb_array"):
         check_env(make_env(env_id, render_mode=mode).unwrapped)

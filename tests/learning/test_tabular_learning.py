@@ -19,8 +19,8 @@ def tuned(algo: str, env_id: str, **extra) -> TabularConfig:
 
 @pytest.mark.parametrize("seed", [0, 1])
 def test_cliff_walking_q_learning_takes_the_edge_sarsa_the_safe_path(seed):
-    q_agent = TabularAgent(tuned("q_learning", "CliffWalking-v1", seed=seed)).learn()
-    sarsa = TabularAgent(tuned("sarsa", "CliffWalking-v1", seed=seed)).learn()
+    q_agent = TabularAgent(config=tuned("q_learning", "CliffWalking-v1", seed=seed)).learn()
+    sarsa = TabularAgent(config=tuned("sarsa", "CliffWalking-v1", seed=seed)).learn()
     assert q_agent.evaluate(1, seed=0).mean == -13.0  # the optimal path along the cliff
     assert sarsa.evaluate(1, seed=0).mean in (-15.0, -17.0)  # one or two rows away
 
@@ -31,7 +31,7 @@ def test_frozen_lake_q_learning_and_sarsa_near_the_dp_optimum():
     optimum = evaluate(lambda obs: actions[obs], "FrozenLake-v1", 1000, 0).mean
     assert optimum > 0.7
     for algo in ("q_learning", "sarsa"):
-        agent = TabularAgent(tuned(algo, "FrozenLake-v1", seed=0)).learn()
+        agent = TabularAgent(config=tuned(algo, "FrozenLake-v1", seed=0)).learn()
         success = agent.evaluate(1000, seed=0).mean
         assert success >= optimum - 0.05, (algo, success, optimum)
 
@@ -43,7 +43,7 @@ def test_deep_sarsa_reaches_the_goal_past_moving_obstacles(tmp_path):
     values, _ = preset_values("tuned", "deep_sarsa", "ganghwa/MovingObstacles-v0")
     cfg = apply(DeepSarsaConfig(), {**values, "seed": 0})
     run = Run.create(tmp_path, "deep_sarsa", cfg.env_id, cfg.seed)
-    DeepSarsa(cfg).learn(run=run)
+    DeepSarsa(config=cfg).learn(run=run)
     policy = load_policy(load_checkpoint(run.best))
     result = evaluate(policy, cfg.env_id, 100, 100_000)
     assert (result.returns > 0).mean() >= 0.9

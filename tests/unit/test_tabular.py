@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 
 from ganghwa.algos.tabular import TabularAgent, model_arrays, policy_evaluation, solve
-from ganghwa.config import TabularConfig
 from ganghwa.envs import make_env
 
 
@@ -82,7 +81,7 @@ def test_roadtrip_goes_through_daejeon_for_85():
 
 
 def test_monte_carlo_first_visit_update_by_hand():
-    agent = TabularAgent(TabularConfig(algo="mc", env_id="FrozenLake-v1", gamma=0.5))
+    agent = TabularAgent("FrozenLake-v1", algo="mc", gamma=0.5)
     # visits (0,1) twice: rewards 0, 0, then (5,2) with reward 1. Returns back to front:
     # G3 = 1, G2 = 0 + 0.5 = 0.5, G1 = 0 + 0.25 = 0.25. First visit of (0,1) is step 1.
     agent._monte_carlo_update([(0, 1, 0.0), (0, 1, 0.0), (5, 2, 1.0)], alpha=1.0)
@@ -94,9 +93,8 @@ def test_td_updates_by_hand():
     # One Q-learning and one SARSA update on a deterministic env: FrozenLake not slippery,
     # state 14 -> right -> 15 (goal, reward 1, terminal): Q(14, right) += α (1 - Q).
     for algo in ("q_learning", "sarsa", "expected_sarsa"):
-        agent = TabularAgent(TabularConfig(algo=algo, env_id="FrozenLake-v1", alpha=0.5,
-                                           env_kwargs={"is_slippery": False}, eval_every=0,
-                                           total_steps=1, eps_start=0.0, eps_end=0.0))
+        agent = TabularAgent("FrozenLake-v1", algo=algo, alpha=0.5, eval_every=0,
+                             env_kwargs={"is_slippery": False}, eps_start=0.0, eps_end=0.0)
         agent.q[0][2] = 1.0  # greedy first move: right, to state 1 (reward 0)
         agent.q[1][1] = 0.8  # Q(1, down)
         agent.learn(1)

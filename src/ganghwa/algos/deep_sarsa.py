@@ -40,7 +40,10 @@ def _network(cfg: DeepSarsaConfig, obs_dim: int, n_actions: int) -> QNetwork:
 class DeepSarsa:
     """A Q-network trained on-policy, one transition at a time."""
 
-    def __init__(self, cfg: DeepSarsaConfig):
+    def __init__(self, env: str | None = None, config: DeepSarsaConfig | None = None,
+                 **hp: Any):
+        """`env` (default: the config's, ganghwa/MovingObstacles-v0) and `hp` override it."""
+        cfg = apply(config or DeepSarsaConfig(), {**({"env_id": env} if env else {}), **hp})
         cfg.validate()
         self.config = cfg
         self.env = make_env(cfg.env_id, env_kwargs=cfg.env_kwargs)
@@ -158,7 +161,7 @@ def check(env_id: str, env: gym.Env) -> None:
 
 def train(cfg: DeepSarsaConfig, run: Run | None, progress: bool = True,
           resume_from: dict[str, Any] | None = None) -> DeepSarsa:
-    agent = DeepSarsa(cfg)
+    agent = DeepSarsa(cfg.env_id, config=cfg)
     if resume_from is not None:
         agent.load_state_dict(resume_from)
     return agent.learn(cfg.total_steps, run=run, progress=progress)

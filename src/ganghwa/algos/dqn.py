@@ -94,8 +94,9 @@ class DQN:
     >>> model.save("dqn.pt"); model = DQN.load("dqn.pt")
     """
 
-    def __init__(self, env: str = "CartPole-v1", config: DQNConfig | None = None, **hp: Any):
-        cfg = apply(config or DQNConfig(), {"env_id": env, **hp})
+    def __init__(self, env: str | None = None, config: DQNConfig | None = None, **hp: Any):
+        """`env` (default: the config's, CartPole-v1) and `hp` override `config`."""
+        cfg = apply(config or DQNConfig(), {**({"env_id": env} if env else {}), **hp})
         cfg.validate()
         obs_space, action_space = env_spaces(cfg.env_id, cfg.env_kwargs)
         check_spaces(cfg.env_id, obs_space, action_space)

@@ -33,7 +33,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from ganghwa.config import TabularConfig
+from ganghwa.config import TabularConfig, apply
 from ganghwa.envs import make_env
 from ganghwa.envs.layout import action_labels, grid_cells, state_labels
 from ganghwa.errors import GanghwaError
@@ -214,9 +214,15 @@ def check_env(env_id: str, env: gym.Env, algo: str = "q_learning") -> None:
 
 
 class TabularAgent:
-    """A Q-table and the loop that learns it; DP methods fill it in one solve."""
+    """A Q-table and the loop that learns it; DP methods fill it in one solve.
 
-    def __init__(self, cfg: TabularConfig):
+    >>> agent = TabularAgent("CliffWalking-v1", algo="sarsa", alpha=0.5).learn(50_000)
+    >>> action, _ = agent.predict(obs)
+    """
+
+    def __init__(self, env: str | None = None, config: TabularConfig | None = None, **hp: Any):
+        """`env` (default: the config's, ganghwa/GridWorld-v0) and `hp` override `config`."""
+        cfg = apply(config or TabularConfig(), {**({"env_id": env} if env else {}), **hp})
         cfg.validate()
         self.config = cfg
         self.env = make_env(cfg.env_id, env_kwargs=cfg.env_kwargs)
@@ -238,6 +244,12 @@ class TabularAgent:
     def greedy_policy(self, obs: np.ndarray) -> np.ndarray:
         table = self.q_table
         return table[np.asarray(obs, dtype=np.int64)].argmax(axis=1)
+
+    def predict(self, obs: Any, deterministic: bool = True) -> tuple[np.ndarray, None]:
+        """SB3's signature; the greedy action (the table has no other mode worth returning)."""
+        batch = np.atleast_1d(np.asarray(obs, dtype=np.int64))
+        actions = self.greedy_policy(batch)
+        return (actions if np.ndim(obs) else actions[0]), None
 
     def evaluate(self, episodes: int, seed: int) -> EvalResult:
         return evaluate(self.greedy_policy, self.config.env_id, episodes, seed,
@@ -364,7 +376,8 @@ class TabularAgent:
     @classmethod
     def load(cls, path: str | Path) -> TabularAgent:
         state = load_checkpoint(Path(path))
-        agent = cls(dataclasses.replace(TabularConfig(), **_known(state["config"])))
+        config = dataclasses.replace(TabularConfig(), **_known(state["config"]))
+        agent = cls(config.env_id, config=config)
         agent.load_state_dict(state)
         return agent
 
@@ -400,7 +413,7 @@ def _known(config: dict[str, Any]) -> dict[str, Any]:
 def train(cfg: TabularConfig, run: Run | None, progress: bool = True,
           resume_from: dict[str, Any] | None = None) -> TabularAgent:
     """The registry's entry point for every tabular method."""
-    agent = TabularAgent(cfg)
+    agent = TabularAgent(cfg.env_id, config=cfg)
     if resume_from is not None:
         agent.load_state_dict(resume_from)
     if cfg.algo in DP_ALGOS:
