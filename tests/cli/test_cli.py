@@ -262,12 +262,13 @@ def test_tabular_run_folder_with_pictures_then_eval_and_resume(tmp_path):
                      "--set", "eval_every=10000", "checkpoint_every=10000", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     run = only_run(tmp_path / "runs")
-    for name in ("config.toml", "progress.csv", "curve.png", "values.png", "eval.json",
-                 "checkpoints/best.pt", "checkpoints/latest.pt"):
+    for name in ("config.toml", "progress.csv", "curve.png", "values.png", "q_table.txt",
+                 "eval.json", "checkpoints/best.pt", "checkpoints/latest.pt"):
         assert (run / name).is_file(), name
     assert (run / "values.png").stat().st_size > 10_000
     assert list((run / "videos").glob("*.mp4"))
     assert "Q-table of q_learning on FrozenLake-v1" in result.stdout
+    assert "15 (3,3)" in (run / "q_table.txt").read_text()  # all 16 states, as printed
     with (run / "progress.csv").open() as f:
         rows = list(csv.DictReader(f))
     assert len(rows) > 500 and int(rows[-1]["step"]) == 30000

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import io
 import math
 import random
 from collections.abc import Callable
@@ -383,26 +384,36 @@ class TabularAgent:
 
     # ---------------------------------------------------------------- pictures
     def write_pictures(self, run: Run) -> list[Path]:
-        """values.png (value heatmap with greedy arrows) for grid envs."""
-        from ganghwa.plots import plot_value_map
+        """q_table.txt (the table as printed) and, for grid envs, values.png: V(s) with arrows."""
+        from rich.console import Console
 
+        from ganghwa.plots import plot_value_map
+        from ganghwa.run import atomic_write_text
+
+        console = Console(record=True, width=120, file=io.StringIO())
+        console.print(self._q_table_view())
+        atomic_write_text(run.path / "q_table.txt", console.export_text())
+        written = [run.path / "q_table.txt"]
         cells = grid_cells(self.env)
         if cells is None:
-            return []
+            return written
         table = self.q_table
         values = self.values if self.values is not None else table.max(axis=1)
         labels = action_labels(self.env)
         arrows = [labels[a] for a in table.argmax(axis=1)]
         title = f"{self.config.algo} on {self.config.env_id}: V(s) and the greedy action"
-        return [plot_value_map(values, cells, arrows, run.path / "values.png", title)]
+        return [*written, plot_value_map(values, cells, arrows, run.path / "values.png", title)]
+
+    def _q_table_view(self) -> Any:
+        from ganghwa.tables import q_table
+
+        return q_table(self.q_table, state_labels(self.env), action_labels(self.env),
+                       f"Q-table of {self.config.algo} on {self.config.env_id}")
 
     def print_q_table(self) -> None:
         from rich.console import Console
 
-        from ganghwa.tables import q_table
-
-        Console().print(q_table(self.q_table, state_labels(self.env), action_labels(self.env),
-                                f"Q-table of {self.config.algo} on {self.config.env_id}"))
+        Console().print(self._q_table_view())
 
 
 def _known(config: dict[str, Any]) -> dict[str, Any]:
