@@ -14,6 +14,7 @@ from matplotlib.figure import Figure
 
 from ganghwa.errors import GanghwaError
 from ganghwa.run import atomic_write_bytes, read_progress
+from ganghwa.tables import NO_DECISION_CELLS
 
 
 def moving_average(values: np.ndarray, window: int = 100) -> np.ndarray:
@@ -80,20 +81,26 @@ def plot_value_map(values: np.ndarray, cells: np.ndarray, arrows: list[str], out
                    title: str) -> Path:
     """V(s) as a heatmap over the grid, each cell showing its value and greedy action.
 
-    Terminal cells (goal G, traps X / H, cliff C) and walls # show their letter instead of an
-    arrow: no action is taken there.
+    Cells where the agent never decides (goal G, traps X / H, cliff C, walls #) are grey and
+    show their letter only: their "value" is an artefact of the model, not something to read.
     """
     rows, cols = cells.shape
     grid = np.asarray(values, dtype=float).reshape(rows, cols)
+    inert = np.isin(cells, list(NO_DECISION_CELLS))
+    shown = np.ma.masked_array(grid, mask=inert)
+    cmap = plt.get_cmap("viridis").with_extremes(bad="0.8")
     fig, ax = plt.subplots(figsize=(max(4.0, 0.8 * cols + 1.5), max(3.0, 0.8 * rows + 1)))
-    image = ax.imshow(grid, cmap="viridis")
+    image = ax.imshow(shown, cmap=cmap)
     fig.colorbar(image, ax=ax, shrink=0.8, label="V(s)")
+    low, span = shown.min(), np.ptp(shown) if shown.count() else 0.0
     for r in range(rows):
         for c in range(cols):
-            cell = str(cells[r, c])
-            mark = cell if cell in "GXHC#" else arrows[r * cols + c]
-            shade = "black" if grid[r, c] > grid.min() + 0.6 * np.ptp(grid) else "white"
-            ax.text(c, r - 0.12, mark, ha="center", va="center", fontsize=16, color=shade)
+            if inert[r, c]:
+                ax.text(c, r, str(cells[r, c]), ha="center", va="center", fontsize=16)
+                continue
+            shade = "black" if grid[r, c] > low + 0.6 * span else "white"
+            ax.text(c, r - 0.12, arrows[r * cols + c], ha="center", va="center", fontsize=16,
+                    color=shade)
             ax.text(c, r + 0.28, f"{grid[r, c]:.2f}", ha="center", va="center", fontsize=7,
                     color=shade)
     ax.set_xticks(range(cols))

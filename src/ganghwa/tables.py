@@ -5,6 +5,9 @@ from __future__ import annotations
 import numpy as np
 from rich.table import Table
 
+NO_DECISION_CELLS = "GXHC#"
+"""Grid cells where no action is chosen: goal, traps (ours X, FrozenLake's H), cliff, walls."""
+
 
 def q_table(q: np.ndarray, states: list[str], actions: list[str], title: str,
             max_rows: int = 64) -> Table:
@@ -33,7 +36,6 @@ def value_grid(values: np.ndarray, cells: np.ndarray, arrows: list[str], title: 
         for c in range(cols):
             s = r * cols + c
             cell = str(cells[r, c])
-            mark = cell if cell in "GXHC#" else arrows[s]
-            row.append(f"{mark}\n{values[s]:.3f}")
+            row.append(cell if cell in NO_DECISION_CELLS else f"{arrows[s]}\n{values[s]:.3g}")
         table.add_row(*row)
     return table
