@@ -73,7 +73,9 @@ class BaseConfig:
 
 def field_help(cls: type[BaseConfig]) -> list[tuple[str, str, str]]:
     """(name, default, help) for every field: the table behind `ganghwa list --config`."""
-    return [(f.name, _fmt(f.default), f.metadata.get("help", "")) for f in dataclasses.fields(cls)]
+    return [(f.name, _fmt(f.default if f.default is not dataclasses.MISSING
+                          else f.default_factory()),  # type: ignore[operator]
+             f.metadata.get("help", "")) for f in dataclasses.fields(cls)]
 
 
 def _fmt(value: Any) -> str:
@@ -376,6 +378,8 @@ class TabularConfig(ExplorationConfig, BaseConfig):
                                "e.g. --set alpha=0.1")
         if not self.theta > 0 or self.max_sweeps < 1:
             raise GanghwaError("theta must be positive and max_sweeps at least 1")
+        if self.num_envs != 1:
+            raise GanghwaError("tabular methods step one env; drop --num-envs")
 
 
 @dataclass
@@ -401,3 +405,6 @@ class DeepSarsaConfig(ExplorationConfig, BaseConfig):
                                "use e.g. --set lr=0.001")
         if not self.hidden or min(self.hidden) < 1:
             raise GanghwaError(f"hidden needs positive layer sizes, got {self.hidden}")
+        if self.num_envs != 1:
+            raise GanghwaError("Deep SARSA learns from one env, one step at a time; drop "
+                               "--num-envs")

@@ -55,8 +55,7 @@ ALGOS: dict[str, Algo] = {
         _tabular("q_learning", "Q-learning: off-policy TD control with a Q-table"),
     )},
     "deep_sarsa": Algo("deep_sarsa", "Deep SARSA: on-policy TD(0) with a Q-network, no replay",
-                       DeepSarsaConfig, deep_sarsa.train, deep_sarsa.load_policy,
-                       deep_sarsa.check),
+                       DeepSarsaConfig, deep_sarsa.train, deep_sarsa.load_policy, _dqn_check),
 }
 
 

@@ -20,15 +20,15 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from ganghwa.algos.dqn import check_spaces, td_loss_and_grad
+from ganghwa.algos.dqn import Diverged, check_spaces, greedy_actions
 from ganghwa.backprop import ManualBackprop, flatten_parameters, param_views
 from ganghwa.config import DeepSarsaConfig, apply
-from ganghwa.envs import make_env
+from ganghwa.envs import env_spaces, make_env
 from ganghwa.errors import GanghwaError
 from ganghwa.evaluation import EvalResult, evaluate
 from ganghwa.nets import QNetwork
 from ganghwa.run import Run, save_checkpoint
-from ganghwa.runtime import seed_everything
+from ganghwa.runtime import seed_everything, set_threads
 from ganghwa.schedules import epsilon
 from ganghwa.session import learning_session
 
@@ -50,9 +50,11 @@ class DeepSarsa:
         check_spaces(cfg.env_id, self.env.observation_space, self.env.action_space)
         obs_dim = int(np.prod(self.env.observation_space.shape or (1,)))
         self.n_actions = int(self.env.action_space.n)  # type: ignore[attr-defined]
+        self.action_start = int(self.env.action_space.start)  # type: ignore[attr-defined]
         seed_everything(cfg.seed)
-        torch.set_num_threads(1)  # batch-1 updates: more threads only add synchronisation
         self.q_net = _network(cfg, obs_dim, self.n_actions)
+        n_params = sum(p.numel() for p in self.q_net.parameters())
+        set_threads(cfg.threads, n_params, 1, torch.device("cpu"))  # batch 1: one thread
         self._flat = flatten_parameters(self.q_net)
         self._weights = list(self.q_net.parameters())
         assert self._flat.grad is not None
@@ -64,6 +66,7 @@ class DeepSarsa:
         self.best_score = -math.inf
         self.elapsed = 0.0
         self.stop_reason = ""
+        self._grad_q = torch.zeros(1, self.n_actions)
 
     def _q_values(self, obs: np.ndarray, keep: bool = False) -> torch.Tensor:
         x = torch.as_tensor(obs, dtype=torch.float32).reshape(1, -1)
@@ -75,9 +78,8 @@ class DeepSarsa:
         return int(q_values.argmax())
 
     def greedy_policy(self, obs: np.ndarray) -> np.ndarray:
-        with torch.no_grad():
-            q = self.q_net(torch.as_tensor(obs, dtype=torch.float32).reshape(len(obs), -1))
-        return q.argmax(dim=1).numpy()
+        return greedy_actions(self.q_net, np.asarray(obs).reshape(len(obs), -1),
+                              self.action_start)
 
     def evaluate(self, episodes: int, seed: int) -> EvalResult:
         return evaluate(self.greedy_policy, self.config.env_id, episodes, seed,
@@ -87,29 +89,32 @@ class DeepSarsa:
               progress: bool = False) -> DeepSarsa:
         cfg = self.config
         total = cfg.total_steps if total_steps is None else total_steps
+        # The first reset of every learn() call is seeded (a resume too, so it is repeatable).
+        reset_seed: int | None = cfg.seed + (1 + self.episode if self.episode else 0)
         with learning_session(self, run, total, progress) as session:
             logger = session.logger
             while self.step < total and not self.stop_reason:
                 eps = epsilon(cfg, self.episode if cfg.eps_unit == "episode" else self.step)
-                obs, _ = self.env.reset(seed=cfg.seed if self.episode == 0 else None)
+                obs, _ = self.env.reset(seed=reset_seed)
+                reset_seed = None
                 action = self._act(self._q_values(obs), eps)
-                ret, length, loss_sum, prev_step = 0.0, 0, torch.zeros(()), self.step
+                ret, length, loss_sum, prev_step = 0.0, 0, 0.0, self.step
                 done = False
                 while not done:
-                    next_obs, reward, terminated, truncated, _ = self.env.step(action)
+                    next_obs, reward, terminated, truncated, _ = self.env.step(
+                        action + self.action_start)
                     done = terminated or truncated
                     next_q = self._q_values(next_obs)
                     next_action = self._act(next_q, eps)
                     target = float(reward) + (0.0 if terminated
                                               else cfg.gamma * float(next_q[next_action]))
-                    q = self._q_values(obs, keep=True)
-                    loss, grad = td_loss_and_grad(q[action:action + 1],
-                                                  torch.tensor([target]), "mse")
-                    grad_q = torch.zeros(1, self.n_actions)
-                    grad_q[0, action] = grad[0]
-                    self._backprop.backward(grad_q, self._weights)
+                    # loss (Q(s,a) - target)^2 on one sample: its gradient in Q(s,a) is 2 error
+                    error = float(self._q_values(obs, keep=True)[action]) - target
+                    self._grad_q[0, action] = 2.0 * error
+                    self._backprop.backward(self._grad_q, self._weights)
+                    self._grad_q[0, action] = 0.0
                     self.optimizer.step()
-                    loss_sum += loss
+                    loss_sum += error * error
                     obs, action = next_obs, next_action
                     ret += float(reward)
                     length += 1
@@ -117,10 +122,10 @@ class DeepSarsa:
                         break
                 self.step += length
                 self.episode += 1
-                mean_loss = float(loss_sum) / length
+                mean_loss = loss_sum / length
                 if not math.isfinite(mean_loss):
-                    raise GanghwaError(f"the TD loss became {mean_loss} at step {self.step}; "
-                                       "lower --set lr")
+                    raise Diverged(f"the TD loss became {mean_loss} at step {self.step}; the "
+                                   "last good checkpoint is kept. Lower --set lr")
                 logger.episode(self.step, self.episode, ret, length, eps, mean_loss)
                 session.tick(prev_step)
         return self
@@ -155,10 +160,6 @@ class DeepSarsa:
             self.rng.bit_generator.state = state["rng"]["numpy"]
 
 
-def check(env_id: str, env: gym.Env) -> None:
-    check_spaces(env_id, env.observation_space, env.action_space)
-
-
 def train(cfg: DeepSarsaConfig, run: Run | None, progress: bool = True,
           resume_from: dict[str, Any] | None = None) -> DeepSarsa:
     agent = DeepSarsa(cfg.env_id, config=cfg)
@@ -168,20 +169,15 @@ def train(cfg: DeepSarsaConfig, run: Run | None, progress: bool = True,
 
 
 def load_policy(state: dict[str, Any]) -> Callable[[np.ndarray], np.ndarray]:
+    """The greedy policy of a checkpoint: the network alone, on the CPU."""
     cfg = apply(DeepSarsaConfig(), state["config"])
-    env = make_env(cfg.env_id, env_kwargs=cfg.env_kwargs)
-    obs_dim = int(np.prod(env.observation_space.shape or (1,)))
-    q_net = _network(cfg, obs_dim, int(env.action_space.n))  # type: ignore[attr-defined]
-    env.close()
+    obs_space, action_space = env_spaces(cfg.env_id, cfg.env_kwargs)
+    assert isinstance(action_space, gym.spaces.Discrete)
+    q_net = _network(cfg, int(np.prod(obs_space.shape or (1,))), int(action_space.n))
     try:
         q_net.load_state_dict(state["q_net"])
     except (RuntimeError, KeyError) as e:
         raise GanghwaError(f"checkpoint does not match its config "
                            f"({str(e).splitlines()[0][:100]})") from None
-
-    def policy(obs: np.ndarray) -> np.ndarray:
-        with torch.no_grad():
-            q = q_net(torch.as_tensor(obs, dtype=torch.float32).reshape(len(obs), -1))
-        return q.argmax(dim=1).numpy()
-
-    return policy
+    start = int(action_space.start)
+    return lambda obs: greedy_actions(q_net, np.asarray(obs).reshape(len(obs), -1), start)

@@ -34,7 +34,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from ganghwa.config import TabularConfig, apply
+from ganghwa.config import TABULAR_ALGOS, TabularConfig, apply
 from ganghwa.envs import make_env
 from ganghwa.envs.layout import action_labels, grid_cells, state_labels
 from ganghwa.errors import GanghwaError
@@ -210,6 +210,10 @@ def check_env(env_id: str, env: gym.Env, algo: str = "q_learning") -> None:
     if not isinstance(action_space, gym.spaces.Discrete):
         raise GanghwaError(f"{algo} needs a discrete action space, but {env_id} has "
                            f"{action_space}")
+    if obs_space.start != 0 or action_space.start != 0:
+        raise GanghwaError(f"{algo} indexes its table from 0, but {env_id} numbers its states "
+                           f"from {obs_space.start} and actions from {action_space.start}; "
+                           "wrap it so that both start at 0")
     if algo in DP_ALGOS:
         transition_model(env, algo)
 
@@ -243,8 +247,8 @@ class TabularAgent:
         return np.array(self.q)
 
     def greedy_policy(self, obs: np.ndarray) -> np.ndarray:
-        table = self.q_table
-        return table[np.asarray(obs, dtype=np.int64)].argmax(axis=1)
+        """First best action of each state (only the rows asked for are read)."""
+        return np.array([self.q[s] for s in np.asarray(obs, dtype=np.int64)]).argmax(axis=1)
 
     def predict(self, obs: Any, deterministic: bool = True) -> tuple[np.ndarray, None]:
         """SB3's signature; the greedy action (the table has no other mode worth returning)."""
@@ -270,10 +274,15 @@ class TabularAgent:
         cfg = self.config
         total = cfg.total_steps if total_steps is None else total_steps
         P = getattr(self.env.unwrapped, "P", None)
-        sim = _ModelSim(self.env, P, self.rng) if P is not None else _EnvSim(self.env)
+        # Taxi's fickle passenger changes the destination outside P: step that one for real.
+        use_model = P is not None and not cfg.env_kwargs.get("fickle_passenger")
+        sim = _ModelSim(self.env, P, self.rng) if use_model else _EnvSim(self.env)
         q, rng, gamma, n_actions = self.q, self.rng, cfg.gamma, self.n_actions
         rand, randrange = rng.random, rng.randrange
-        algo = cfg.algo
+        monte_carlo, q_learning, sarsa = (cfg.algo == name for name in ("mc", "q_learning",
+                                                                          "sarsa"))
+        # The first reset of every learn() call is seeded (a resume too, so it is repeatable).
+        reset_seed: int | None = cfg.seed + (1 + self.episode if self.episode else 0)
         alpha_end = cfg.alpha if cfg.alpha_end is None else cfg.alpha_end
 
         def act(s: int, eps: float) -> int:
@@ -291,8 +300,8 @@ class TabularAgent:
                 t = self.episode if cfg.eps_unit == "episode" else self.step
                 eps = epsilon(cfg, t)
                 alpha = linear(self.step, cfg.alpha, alpha_end, total)
-                first = self.episode == 0
-                s = sim.reset(cfg.seed if first else None)
+                s = sim.reset(reset_seed)
+                reset_seed = None
                 a = act(s, eps)
                 ret, length, start_step = 0.0, 0, self.step
                 trajectory: list[tuple[int, int, float]] = []
@@ -300,26 +309,23 @@ class TabularAgent:
                     s2, r, terminated, truncated = sim.step(s, a)
                     ret += r
                     length += 1
-                    if algo == "mc":
+                    a2 = act(s2, eps)
+                    if monte_carlo:
                         trajectory.append((s, a, r))
-                        a2 = act(s2, eps)
                     else:
                         row2 = q[s2]
-                        if algo == "q_learning":
-                            a2 = act(s2, eps)
+                        if q_learning:
                             bootstrap = max(row2)
-                        elif algo == "sarsa":
-                            a2 = act(s2, eps)
+                        elif sarsa:
                             bootstrap = row2[a2]
                         else:  # expected_sarsa under the ε-greedy policy
-                            a2 = act(s2, eps)
                             bootstrap = (1 - eps) * max(row2) + eps * sum(row2) / n_actions
                         target = r if terminated else r + gamma * bootstrap
                         q[s][a] += alpha * (target - q[s][a])
                     s, a = s2, a2
                     if terminated or truncated or start_step + length >= total:
                         break
-                if algo == "mc":
+                if monte_carlo:
                     self._monte_carlo_update(trajectory, alpha)
                 prev_step = self.step
                 self.step += length
@@ -377,8 +383,10 @@ class TabularAgent:
     @classmethod
     def load(cls, path: str | Path) -> TabularAgent:
         state = load_checkpoint(Path(path))
-        config = dataclasses.replace(TabularConfig(), **_known(state["config"]))
-        agent = cls(config.env_id, config=config)
+        if state.get("algo") not in TABULAR_ALGOS:
+            raise GanghwaError(f"{path} holds a {state.get('algo')!r} model, not a tabular one")
+        config = apply(TabularConfig(), state["config"])
+        agent = cls(config=config)
         agent.load_state_dict(state)
         return agent
 
@@ -414,11 +422,6 @@ class TabularAgent:
         from rich.console import Console
 
         Console().print(self._q_table_view())
-
-
-def _known(config: dict[str, Any]) -> dict[str, Any]:
-    names = {f.name for f in dataclasses.fields(TabularConfig)}
-    return {k: (tuple(v) if isinstance(v, list) else v) for k, v in config.items() if k in names}
 
 
 def train(cfg: TabularConfig, run: Run | None, progress: bool = True,

@@ -68,6 +68,12 @@ def make_env(env_id: str, render_mode: str | None = None,
             raise GanghwaError(f"{env_id} does not take these --env-kw settings "
                                f"({str(e).splitlines()[0]})") from None
         raise
+    except (ValueError, KeyError, AssertionError) as e:
+        if not env_kwargs:
+            raise
+        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise GanghwaError(f"{env_id} rejected --env-kw {env_kwargs} ({reason}); see the "
+                           "env's documentation for its arguments") from None
 
 
 def make_vec_env(env_id: str, num_envs: int, seed: int,

@@ -8,6 +8,7 @@ import gymnasium as gym
 import numpy as np
 
 from ganghwa.envs.drawing import COLORS, Renderer, draw_disc, grid_image
+from ganghwa.errors import GanghwaError
 
 MOVES = ((0, 0), (-1, 0), (1, 0), (0, -1), (0, 1))  # stay, up, down, left, right
 
@@ -51,7 +52,7 @@ class MovingObstacles(gym.Env[np.ndarray, np.int64]):
     def __init__(self, size: int = 5, n_obstacles: int = 3, step_reward: float = -0.01,
                  render_mode: str | None = None):
         if size < 3 or not 1 <= n_obstacles <= size - 2:
-            raise ValueError(f"need size >= 3 and 1 <= n_obstacles <= size - 2, got size={size}, "
+            raise GanghwaError(f"need size >= 3 and 1 <= n_obstacles <= size - 2, got size={size}, "
                              f"n_obstacles={n_obstacles}")
         self.size, self.n_obstacles, self.step_reward = size, n_obstacles, float(step_reward)
         self.render_mode = render_mode
