@@ -79,3 +79,18 @@ class ReplayBuffer:
             assert isinstance(tensor, torch.Tensor)
             self._views[name][:size] = tensor
         self.size, self.pos = size, int(state["pos"])  # type: ignore[call-overload]
+
+
+def discounted_returns(rewards: np.ndarray, episode_ends: np.ndarray, gamma: float
+                       ) -> np.ndarray:
+    """Reward-to-go G_t = r_t + γ G_{t+1} over a run of transitions, restarting at episode ends.
+
+    `episode_ends[t]` is true when the episode finished at t, terminated or cut off by a time
+    limit: Monte Carlo returns stop where the data stops.
+    """
+    returns = np.zeros(len(rewards), dtype=np.float64)
+    g = 0.0
+    for t in range(len(rewards) - 1, -1, -1):
+        g = float(rewards[t]) + (0.0 if episode_ends[t] else gamma * g)
+        returns[t] = g
+    return returns

@@ -408,3 +408,38 @@ class DeepSarsaConfig(ExplorationConfig, BaseConfig):
         if self.num_envs != 1:
             raise GanghwaError("Deep SARSA learns from one env, one step at a time; drop "
                                "--num-envs")
+
+
+@dataclass
+class ReinforceConfig(BaseConfig):
+    """REINFORCE (Williams 1992): Monte Carlo policy gradient, with an optional learned baseline.
+
+    loss = -mean_t log π(a_t|s_t) (G_t - b(s_t))  [+ vf_coef (G_t - V(s_t))²  - ent_coef H(π)]
+    """
+
+    algo: str = hp("reinforce", "algorithm name")
+    total_steps: int = hp(200_000, "env steps to train for")
+    hidden: tuple[int, ...] = hp((64, 64), "hidden layer sizes of the policy and value MLPs")
+    activation: str = hp("tanh", "hidden activation", ("relu", "tanh"))
+    gamma: float = hp(0.99, "discount factor")
+    lr: float = hp(1e-3, "learning rate (Adam)")
+    episodes_per_update: int = hp(4, "episodes collected for each gradient step")
+    reward_to_go: bool = hp(True, "weight log π(a_t|s_t) by the return from t, not the "
+                            "whole episode's")
+    baseline: bool = hp(True, "subtract a learned state value V(s_t) from the return")
+    normalize: bool = hp(True, "scale each batch's advantages to mean 0, std 1")
+    vf_coef: float = hp(0.5, "weight of the baseline's squared error in the loss")
+    ent_coef: float = hp(0.0, "entropy bonus weight")
+    max_grad_norm: float | None = hp(0.5, "clip the gradient norm to this; none = off")
+
+    def validate(self) -> None:
+        super().validate()
+        if not 0.0 <= self.gamma <= 1.0:
+            raise GanghwaError(f"gamma must lie in [0, 1], got {self.gamma}; e.g. --set gamma=0.99")
+        if not self.lr > 0:
+            raise GanghwaError(f"learning rate must be positive, got lr={self.lr}; "
+                               "use e.g. --set lr=0.001")
+        if self.episodes_per_update < 1:
+            raise GanghwaError("episodes_per_update must be at least 1")
+        if self.num_envs != 1:
+            raise GanghwaError("REINFORCE plays whole episodes on one env; drop --num-envs")

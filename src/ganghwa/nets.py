@@ -65,3 +65,26 @@ class QNetwork(nn.Module):
         if not self.dueling:
             return features
         return dueling_aggregate(self.value_head(features), self.advantage_head(features))
+
+
+class ActorCritic(nn.Module):
+    """Separate policy and value MLPs, as Stable-Baselines3's on-policy defaults (64-64 tanh).
+
+    Orthogonal init with a small last-layer gain for the policy (0.01), so the first policy is
+    close to uniform, and gain 1 for the value head (Andrychowicz et al. 2021).
+    """
+
+    def __init__(self, obs_dim: int, n_actions: int, hidden: tuple[int, ...] = (64, 64),
+                 activation: str = "tanh"):
+        super().__init__()
+        self.actor = mlp(obs_dim, hidden, n_actions, activation)
+        self.critic = mlp(obs_dim, hidden, 1, activation)
+        init_weights(self, "orthogonal")
+        last_actor, last_critic = self.actor[-1], self.critic[-1]
+        assert isinstance(last_actor, nn.Linear) and isinstance(last_critic, nn.Linear)
+        nn.init.orthogonal_(last_actor.weight, 0.01)
+        nn.init.orthogonal_(last_critic.weight, 1.0)
+
+    def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(action logits, state values)."""
+        return self.actor(obs), self.critic(obs).squeeze(-1)

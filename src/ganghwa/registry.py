@@ -8,8 +8,8 @@ from typing import Any
 
 import gymnasium as gym
 
-from ganghwa.algos import deep_sarsa, dqn, tabular
-from ganghwa.config import BaseConfig, DeepSarsaConfig, DQNConfig, TabularConfig
+from ganghwa.algos import deep_sarsa, dqn, reinforce, tabular
+from ganghwa.config import BaseConfig, DeepSarsaConfig, DQNConfig, ReinforceConfig, TabularConfig
 from ganghwa.errors import GanghwaError, did_you_mean
 
 
@@ -56,6 +56,8 @@ ALGOS: dict[str, Algo] = {
     )},
     "deep_sarsa": Algo("deep_sarsa", "Deep SARSA: on-policy TD(0) with a Q-network, no replay",
                        DeepSarsaConfig, deep_sarsa.train, deep_sarsa.load_policy, _dqn_check),
+    "reinforce": Algo("reinforce", "REINFORCE: Monte Carlo policy gradient, optional baseline",
+                      ReinforceConfig, reinforce.train, reinforce.load_policy, _dqn_check),
 }
 
 

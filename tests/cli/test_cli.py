@@ -278,3 +278,14 @@ def test_tabular_run_folder_with_pictures_then_eval_and_resume(tmp_path):
     assert result.returncode == 0, result.stderr
     with (run / "progress.csv").open() as f:
         assert int(list(csv.DictReader(f))[-1]["step"]) == 40000
+
+
+def test_reinforce_trains_through_the_cli_and_evaluates(tmp_path):
+    result = ganghwa("train", "reinforce", "CartPole-v1", "--steps", "3000", "--no-video",
+                     "--no-progress", "--set", "eval_every=1000", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    run = only_run(tmp_path / "runs")
+    assert (run / "checkpoints" / "best.pt").is_file() and (run / "curve.png").is_file()
+    assert json.loads((run / "eval.json").read_text())["episodes"] == 20
+    result = ganghwa("train", "reinforce", "CartPole-v1", "--num-envs", "4", cwd=tmp_path)
+    assert result.returncode == 2 and "drop --num-envs" in result.stderr

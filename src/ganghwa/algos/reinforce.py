@@ -1,0 +1,229 @@
+"""REINFORCE: the Monte Carlo policy gradient, the first policy-gradient method of the course.
+
+For a batch of whole episodes, with G_t the discounted return from step t (reward-to-go):
+
+    loss = -mean_t log π(a_t|s_t) A_t + vf_coef mean_t (G_t - V(s_t))² - ent_coef mean_t H(π(·|s_t))
+    A_t  = G_t - V(s_t)    with the learned baseline,   A_t = G_t without it
+
+The baseline lowers the variance without biasing the gradient (Sutton & Barto, 13.4).
+Evaluation is greedy (the most probable action), as for the value-based methods.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+from ganghwa.algos.dqn import Diverged, check_spaces
+from ganghwa.buffers import discounted_returns
+from ganghwa.config import ReinforceConfig, apply
+from ganghwa.envs import env_spaces, make_env
+from ganghwa.errors import GanghwaError
+from ganghwa.evaluation import EvalResult, evaluate
+from ganghwa.nets import ActorCritic
+from ganghwa.run import Run, save_checkpoint
+from ganghwa.runtime import seed_everything, set_threads
+from ganghwa.session import learning_session
+
+
+def policy_gradient_loss(logits: torch.Tensor, actions: torch.Tensor,
+                         advantages: torch.Tensor) -> torch.Tensor:
+    """-mean log π(a|s) · A: its gradient is the policy gradient estimate."""
+    log_probs = torch.log_softmax(logits, dim=-1).gather(1, actions.unsqueeze(1)).squeeze(1)
+    return -(log_probs * advantages).mean()
+
+
+def _network(cfg: ReinforceConfig, obs_space: gym.Space, action_space: gym.Space) -> ActorCritic:
+    assert isinstance(action_space, gym.spaces.Discrete) and obs_space.shape is not None
+    return ActorCritic(int(np.prod(obs_space.shape)), int(action_space.n), cfg.hidden,
+                       cfg.activation)
+
+
+class Reinforce:
+    """A stochastic policy (and its baseline) learned from whole episodes.
+
+    >>> agent = Reinforce("CartPole-v1", lr=1e-3).learn(200_000)
+    >>> action, _ = agent.predict(obs)
+    """
+
+    def __init__(self, env: str | None = None, config: ReinforceConfig | None = None,
+                 **hp: Any):
+        """`env` (default: the config's, CartPole-v1) and `hp` override `config`."""
+        cfg = apply(config or ReinforceConfig(), {**({"env_id": env} if env else {}), **hp})
+        cfg.validate()
+        self.config = cfg
+        self.env = make_env(cfg.env_id, env_kwargs=cfg.env_kwargs)
+        check_spaces(cfg.env_id, self.env.observation_space, self.env.action_space)
+        self.action_start = int(self.env.action_space.start)  # type: ignore[attr-defined]
+        seed_everything(cfg.seed)
+        self.net = _network(cfg, self.env.observation_space, self.env.action_space)
+        n_params = sum(p.numel() for p in self.net.parameters())
+        set_threads(cfg.threads, n_params, 1, torch.device("cpu"))  # acting dominates
+        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=cfg.lr, fused=True)
+        self.generator = torch.Generator().manual_seed(cfg.seed)
+        self.step = self.episode = self.updates = 0
+        self.best_score = -math.inf
+        self.elapsed = 0.0
+        self.stop_reason = ""
+
+    # ---------------------------------------------------------------- acting
+    def _sample(self, obs: np.ndarray) -> int:
+        with torch.no_grad():
+            logits = self.net.actor(torch.as_tensor(obs, dtype=torch.float32).reshape(1, -1))
+        probs = torch.softmax(logits[0], dim=0)
+        return int(torch.multinomial(probs, 1, generator=self.generator))
+
+    def greedy_policy(self, obs: np.ndarray) -> np.ndarray:
+        return _greedy(self.net, obs, self.action_start)
+
+    def predict(self, obs: np.ndarray, deterministic: bool = True) -> tuple[np.ndarray, None]:
+        """SB3's signature: the most probable action, or a sample from π."""
+        obs = np.asarray(obs, dtype=np.float32)
+        batch = obs if obs.ndim == 2 else obs[None]
+        if deterministic:
+            actions = self.greedy_policy(batch)
+        else:
+            actions = np.array([self._sample(o) for o in batch]) + self.action_start
+        return (actions if obs.ndim == 2 else actions[0]), None
+
+    def evaluate(self, episodes: int, seed: int) -> EvalResult:
+        return evaluate(self.greedy_policy, self.config.env_id, episodes, seed,
+                        self.config.env_kwargs)
+
+    # ---------------------------------------------------------------- learning
+    def update(self, obs: np.ndarray, actions: np.ndarray, rewards: np.ndarray,
+               episode_ends: np.ndarray) -> float:
+        """One gradient step on a batch of whole episodes; returns the loss."""
+        cfg = self.config
+        if cfg.reward_to_go:
+            returns = discounted_returns(rewards, episode_ends, cfg.gamma)
+        else:  # every step of an episode weighted by that episode's whole return
+            returns = np.zeros(len(rewards))
+            starts = np.concatenate(([0], np.flatnonzero(episode_ends)[:-1] + 1))
+            for start, end in zip(starts, np.flatnonzero(episode_ends) + 1, strict=True):
+                returns[start:end] = discounted_returns(rewards[start:end],
+                                                        episode_ends[start:end], cfg.gamma)[0]
+        obs_t = torch.as_tensor(obs, dtype=torch.float32)
+        returns_t = torch.as_tensor(returns, dtype=torch.float32)
+        logits, values = self.net(obs_t)
+        advantages = returns_t - values.detach() if cfg.baseline else returns_t
+        if cfg.normalize and len(advantages) > 1:
+            advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
+        loss = policy_gradient_loss(logits, torch.as_tensor(actions), advantages)
+        if cfg.baseline:
+            loss = loss + cfg.vf_coef * (returns_t - values).pow(2).mean()
+        if cfg.ent_coef:
+            entropy = torch.distributions.Categorical(logits=logits).entropy().mean()
+            loss = loss - cfg.ent_coef * entropy
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if cfg.max_grad_norm is not None:
+            torch.nn.utils.clip_grad_norm_(self.net.parameters(), cfg.max_grad_norm)
+        self.optimizer.step()
+        self.updates += 1
+        return float(loss.detach())
+
+    def learn(self, total_steps: int | None = None, run: Run | None = None,
+              progress: bool = False) -> Reinforce:
+        cfg = self.config
+        total = cfg.total_steps if total_steps is None else total_steps
+        # The first reset of every learn() call is seeded (a resume too, so it is repeatable).
+        reset_seed: int | None = cfg.seed + (1 + self.episode if self.episode else 0)
+        batch: dict[str, list[Any]] = {"obs": [], "actions": [], "rewards": [], "ends": []}
+        loss = math.nan
+        with learning_session(self, run, total, progress) as session:
+            while self.step < total and not self.stop_reason:
+                obs, _ = self.env.reset(seed=reset_seed)
+                reset_seed = None
+                ret, length, prev_step, done = 0.0, 0, self.step, False
+                while not done:
+                    action = self._sample(obs)
+                    next_obs, reward, terminated, truncated, _ = self.env.step(
+                        action + self.action_start)
+                    done = terminated or truncated
+                    batch["obs"].append(np.asarray(obs, dtype=np.float32).reshape(-1))
+                    batch["actions"].append(action)
+                    batch["rewards"].append(float(reward))
+                    batch["ends"].append(done)
+                    obs = next_obs
+                    ret += float(reward)
+                    length += 1
+                self.step += length
+                self.episode += 1
+                if self.episode % cfg.episodes_per_update == 0:
+                    loss = self.update(np.stack(batch["obs"]), np.array(batch["actions"]),
+                                       np.array(batch["rewards"]), np.array(batch["ends"]))
+                    if not math.isfinite(loss):
+                        raise Diverged(f"the loss became {loss} at step {self.step}; the last "
+                                       "good checkpoint is kept. Lower --set lr")
+                    for values in batch.values():
+                        values.clear()
+                session.logger.episode(self.step, self.episode, ret, length, 0.0, loss)
+                session.tick(prev_step)
+        return self
+
+    # ---------------------------------------------------------------- saving
+    def _model_state(self) -> dict[str, Any]:
+        return {"algo": "reinforce", "config": dataclasses.asdict(self.config),
+                "net": self.net.state_dict()}
+
+    def save(self, path: str | Path) -> None:
+        save_checkpoint(self._model_state(), Path(path))
+
+    def save_state(self, path: Path, elapsed: float) -> None:
+        """Networks, optimizer, counters and RNG; a resume starts with a fresh batch."""
+        save_checkpoint({**self._model_state(), "optimizer": self.optimizer.state_dict(),
+                         "counters": {"step": self.step, "episode": self.episode,
+                                      "updates": self.updates, "best_score": self.best_score,
+                                      "elapsed": elapsed},
+                         "rng": {"torch": self.generator.get_state()}}, path)
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        try:
+            self.net.load_state_dict(state["net"])
+            if "optimizer" in state:
+                self.optimizer.load_state_dict(state["optimizer"])
+        except (RuntimeError, KeyError, ValueError) as e:
+            raise GanghwaError(f"checkpoint does not match this network "
+                               f"({str(e).splitlines()[0][:100]})") from None
+        if "counters" in state:
+            c = state["counters"]
+            self.step, self.episode, self.updates = c["step"], c["episode"], c["updates"]
+            self.best_score, self.elapsed = c["best_score"], c["elapsed"]
+            self.generator.set_state(state["rng"]["torch"])
+
+
+def _greedy(net: ActorCritic, obs: np.ndarray, start: int) -> np.ndarray:
+    with torch.inference_mode():
+        logits = net.actor(torch.as_tensor(np.asarray(obs), dtype=torch.float32)
+                           .reshape(len(obs), -1))
+    return logits.argmax(dim=1).numpy() + start
+
+
+def train(cfg: ReinforceConfig, run: Run | None, progress: bool = True,
+          resume_from: dict[str, Any] | None = None) -> Reinforce:
+    agent = Reinforce(config=cfg)
+    if resume_from is not None:
+        agent.load_state_dict(resume_from)
+    return agent.learn(cfg.total_steps, run=run, progress=progress)
+
+
+def load_policy(state: dict[str, Any]) -> Callable[[np.ndarray], np.ndarray]:
+    """The greedy policy of a checkpoint: the most probable action."""
+    cfg = apply(ReinforceConfig(), state["config"])
+    obs_space, action_space = env_spaces(cfg.env_id, cfg.env_kwargs)
+    net = _network(cfg, obs_space, action_space)
+    try:
+        net.load_state_dict(state["net"])
+    except (RuntimeError, KeyError) as e:
+        raise GanghwaError(f"checkpoint does not match its config "
+                           f"({str(e).splitlines()[0][:100]})") from None
+    start = int(action_space.start)  # type: ignore[attr-defined]
+    return lambda obs: _greedy(net, obs, start)
