@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from ganghwa.algos.reinforce import policy_gradient_loss
+from ganghwa.algos.actor_critic import policy_gradient_loss
 from ganghwa.buffers import discounted_returns
 
 

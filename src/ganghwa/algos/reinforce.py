@@ -11,39 +11,30 @@ Evaluation is greedy (the most probable action), as for the value-based methods.
 
 from __future__ import annotations
 
-import dataclasses
 import math
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
 import torch
 
+from ganghwa.algos.actor_critic import (
+    build_network,
+    greedy,
+    policy_gradient_loss,
+    policy_loader,
+    restore,
+    save_model,
+    save_training_state,
+)
 from ganghwa.algos.dqn import Diverged, check_spaces
 from ganghwa.buffers import discounted_returns
 from ganghwa.config import ReinforceConfig, apply
-from ganghwa.envs import env_spaces, make_env
-from ganghwa.errors import GanghwaError
+from ganghwa.envs import make_env
 from ganghwa.evaluation import EvalResult, evaluate
-from ganghwa.nets import ActorCritic
-from ganghwa.run import Run, save_checkpoint
+from ganghwa.run import Run
 from ganghwa.runtime import seed_everything, set_threads
 from ganghwa.session import learning_session
-
-
-def policy_gradient_loss(logits: torch.Tensor, actions: torch.Tensor,
-                         advantages: torch.Tensor) -> torch.Tensor:
-    """-mean log π(a|s) · A: its gradient is the policy gradient estimate."""
-    log_probs = torch.log_softmax(logits, dim=-1).gather(1, actions.unsqueeze(1)).squeeze(1)
-    return -(log_probs * advantages).mean()
-
-
-def _network(cfg: ReinforceConfig, obs_space: gym.Space, action_space: gym.Space) -> ActorCritic:
-    assert isinstance(action_space, gym.spaces.Discrete) and obs_space.shape is not None
-    return ActorCritic(int(np.prod(obs_space.shape)), int(action_space.n), cfg.hidden,
-                       cfg.activation)
 
 
 class Reinforce:
@@ -63,10 +54,11 @@ class Reinforce:
         check_spaces(cfg.env_id, self.env.observation_space, self.env.action_space)
         self.action_start = int(self.env.action_space.start)  # type: ignore[attr-defined]
         seed_everything(cfg.seed)
-        self.net = _network(cfg, self.env.observation_space, self.env.action_space)
+        self.net = build_network(cfg, self.env.observation_space, self.env.action_space)
         n_params = sum(p.numel() for p in self.net.parameters())
         set_threads(cfg.threads, n_params, 1, torch.device("cpu"))  # acting dominates
-        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=cfg.lr, fused=True)
+        self.optimizer: torch.optim.Optimizer = torch.optim.Adam(self.net.parameters(),
+                                                                 lr=cfg.lr, fused=True)
         self.generator = torch.Generator().manual_seed(cfg.seed)
         self.step = self.episode = self.updates = 0
         self.best_score = -math.inf
@@ -81,7 +73,7 @@ class Reinforce:
         return int(torch.multinomial(probs, 1, generator=self.generator))
 
     def greedy_policy(self, obs: np.ndarray) -> np.ndarray:
-        return _greedy(self.net, obs, self.action_start)
+        return greedy(self.net, obs, self.action_start)
 
     def predict(self, obs: np.ndarray, deterministic: bool = True) -> tuple[np.ndarray, None]:
         """SB3's signature: the most probable action, or a sample from π."""
@@ -170,41 +162,15 @@ class Reinforce:
         return self
 
     # ---------------------------------------------------------------- saving
-    def _model_state(self) -> dict[str, Any]:
-        return {"algo": "reinforce", "config": dataclasses.asdict(self.config),
-                "net": self.net.state_dict()}
-
     def save(self, path: str | Path) -> None:
-        save_checkpoint(self._model_state(), Path(path))
+        save_model(self, path)
 
     def save_state(self, path: Path, elapsed: float) -> None:
-        """Networks, optimizer, counters and RNG; a resume starts with a fresh batch."""
-        save_checkpoint({**self._model_state(), "optimizer": self.optimizer.state_dict(),
-                         "counters": {"step": self.step, "episode": self.episode,
-                                      "updates": self.updates, "best_score": self.best_score,
-                                      "elapsed": elapsed},
-                         "rng": {"torch": self.generator.get_state()}}, path)
+        """A resume starts with a fresh batch of episodes."""
+        save_training_state(self, path, elapsed)
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        try:
-            self.net.load_state_dict(state["net"])
-            if "optimizer" in state:
-                self.optimizer.load_state_dict(state["optimizer"])
-        except (RuntimeError, KeyError, ValueError) as e:
-            raise GanghwaError(f"checkpoint does not match this network "
-                               f"({str(e).splitlines()[0][:100]})") from None
-        if "counters" in state:
-            c = state["counters"]
-            self.step, self.episode, self.updates = c["step"], c["episode"], c["updates"]
-            self.best_score, self.elapsed = c["best_score"], c["elapsed"]
-            self.generator.set_state(state["rng"]["torch"])
-
-
-def _greedy(net: ActorCritic, obs: np.ndarray, start: int) -> np.ndarray:
-    with torch.inference_mode():
-        logits = net.actor(torch.as_tensor(np.asarray(obs), dtype=torch.float32)
-                           .reshape(len(obs), -1))
-    return logits.argmax(dim=1).numpy() + start
+        restore(self, state)
 
 
 def train(cfg: ReinforceConfig, run: Run | None, progress: bool = True,
@@ -215,15 +181,4 @@ def train(cfg: ReinforceConfig, run: Run | None, progress: bool = True,
     return agent.learn(cfg.total_steps, run=run, progress=progress)
 
 
-def load_policy(state: dict[str, Any]) -> Callable[[np.ndarray], np.ndarray]:
-    """The greedy policy of a checkpoint: the most probable action."""
-    cfg = apply(ReinforceConfig(), state["config"])
-    obs_space, action_space = env_spaces(cfg.env_id, cfg.env_kwargs)
-    net = _network(cfg, obs_space, action_space)
-    try:
-        net.load_state_dict(state["net"])
-    except (RuntimeError, KeyError) as e:
-        raise GanghwaError(f"checkpoint does not match its config "
-                           f"({str(e).splitlines()[0][:100]})") from None
-    start = int(action_space.start)  # type: ignore[attr-defined]
-    return lambda obs: _greedy(net, obs, start)
+load_policy = policy_loader(ReinforceConfig)

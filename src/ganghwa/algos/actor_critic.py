@@ -1,0 +1,113 @@
+"""What the policy-gradient methods share: the loss, the network, greedy acting, checkpoints.
+
+Functions, not a base class: REINFORCE and A2C collect their data differently, and each file
+keeps its own loop.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+from ganghwa.config import BaseConfig, apply
+from ganghwa.envs import env_spaces
+from ganghwa.errors import GanghwaError
+from ganghwa.nets import ActorCritic
+from ganghwa.run import save_checkpoint
+
+
+def policy_gradient_loss(logits: torch.Tensor, actions: torch.Tensor,
+                         advantages: torch.Tensor) -> torch.Tensor:
+    """-mean log π(a|s) · A: its gradient is the policy gradient estimate."""
+    log_probs = torch.log_softmax(logits, dim=-1).gather(1, actions.unsqueeze(1)).squeeze(1)
+    return -(log_probs * advantages).mean()
+
+
+class _NetConfig(Protocol):
+    hidden: tuple[int, ...]
+    activation: str
+
+
+def build_network(cfg: _NetConfig, obs_space: gym.Space, action_space: gym.Space
+                  ) -> ActorCritic:
+    assert isinstance(action_space, gym.spaces.Discrete) and obs_space.shape is not None
+    return ActorCritic(int(np.prod(obs_space.shape)), int(action_space.n), cfg.hidden,
+                       cfg.activation)
+
+
+def greedy(net: ActorCritic, obs: np.ndarray, start: int) -> np.ndarray:
+    """The most probable action of each observation, as env actions."""
+    with torch.inference_mode():
+        logits = net.actor(torch.as_tensor(np.asarray(obs), dtype=torch.float32)
+                           .reshape(len(obs), -1))
+    return logits.argmax(dim=1).numpy() + start
+
+
+class PolicyAgent(Protocol):
+    config: Any
+    net: ActorCritic
+    optimizer: torch.optim.Optimizer
+    generator: torch.Generator
+    step: int
+    episode: int
+    updates: int
+    best_score: float
+    elapsed: float
+
+
+def save_model(agent: PolicyAgent, path: str | Path) -> None:
+    """The network and its config: enough to act."""
+    save_checkpoint(_model_state(agent), Path(path))
+
+
+def save_training_state(agent: PolicyAgent, path: Path, elapsed: float) -> None:
+    """Network, optimizer, counters and sampling RNG, for `ganghwa resume`."""
+    save_checkpoint({**_model_state(agent), "optimizer": agent.optimizer.state_dict(),
+                     "counters": {"step": agent.step, "episode": agent.episode,
+                                  "updates": agent.updates, "best_score": agent.best_score,
+                                  "elapsed": elapsed},
+                     "rng": {"torch": agent.generator.get_state()}}, path)
+
+
+def restore(agent: PolicyAgent, state: dict[str, Any]) -> None:
+    try:
+        agent.net.load_state_dict(state["net"])
+        if "optimizer" in state:
+            agent.optimizer.load_state_dict(state["optimizer"])
+    except (RuntimeError, KeyError, ValueError) as e:
+        raise GanghwaError(f"checkpoint does not match this network "
+                           f"({str(e).splitlines()[0][:100]})") from None
+    if "counters" in state:
+        c = state["counters"]
+        agent.step, agent.episode, agent.updates = c["step"], c["episode"], c["updates"]
+        agent.best_score, agent.elapsed = c["best_score"], c["elapsed"]
+        agent.generator.set_state(state["rng"]["torch"])
+
+
+def _model_state(agent: PolicyAgent) -> dict[str, Any]:
+    return {"algo": agent.config.algo, "config": dataclasses.asdict(agent.config),
+            "net": agent.net.state_dict()}
+
+
+def policy_loader(config_cls: type[BaseConfig]
+                  ) -> Callable[[dict[str, Any]], Callable[[np.ndarray], np.ndarray]]:
+    """A registry `load_policy` for checkpoints written by save_model."""
+    def load_policy(state: dict[str, Any]) -> Callable[[np.ndarray], np.ndarray]:
+        cfg = apply(config_cls(), state["config"])
+        obs_space, action_space = env_spaces(cfg.env_id, cfg.env_kwargs)
+        net = build_network(cfg, obs_space, action_space)  # type: ignore[arg-type]
+        try:
+            net.load_state_dict(state["net"])
+        except (RuntimeError, KeyError) as e:
+            raise GanghwaError(f"checkpoint does not match its config "
+                               f"({str(e).splitlines()[0][:100]})") from None
+        start = int(action_space.start)  # type: ignore[attr-defined]
+        return lambda obs: greedy(net, obs, start)
+
+    return load_policy
