@@ -94,3 +94,24 @@ def discounted_returns(rewards: np.ndarray, episode_ends: np.ndarray, gamma: flo
         g = float(rewards[t]) + (0.0 if episode_ends[t] else gamma * g)
         returns[t] = g
     return returns
+
+
+def compute_gae(rewards: np.ndarray, values: np.ndarray, next_values: np.ndarray,
+                terminated: np.ndarray, ends: np.ndarray, gamma: float, lam: float
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Generalised advantage estimates (Schulman et al. 2016) and returns, for (T, n_envs) arrays.
+
+        δ_t = r_t + γ (1 - terminated_t) V(s'_t) - V(s_t)
+        A_t = δ_t + γ λ (1 - end_t) A_{t+1}          returns = A + V
+
+    `next_values[t]` is V of the true next state, the last observation of an episode that
+    ended at t (cut off by a time limit, it is still bootstrapped; terminated, it is not).
+    λ = 1 gives n-step returns to the end of the rollout, λ = 0 one-step TD.
+    """
+    advantages = np.zeros_like(rewards, dtype=np.float64)
+    last = np.zeros(rewards.shape[1:], dtype=np.float64)
+    for t in range(len(rewards) - 1, -1, -1):
+        delta = rewards[t] + gamma * (1.0 - terminated[t]) * next_values[t] - values[t]
+        last = delta + gamma * lam * (1.0 - ends[t]) * last
+        advantages[t] = last
+    return advantages, advantages + values

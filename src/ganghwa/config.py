@@ -443,3 +443,38 @@ class ReinforceConfig(BaseConfig):
             raise GanghwaError("episodes_per_update must be at least 1")
         if self.num_envs != 1:
             raise GanghwaError("REINFORCE plays whole episodes on one env; drop --num-envs")
+
+
+@dataclass
+class A2CConfig(BaseConfig):
+    """A2C (Mnih et al. 2016, synchronous): n-step actor-critic on vector envs.
+
+    The defaults are Stable-Baselines3's: 8 envs × 5 steps per update, RMSprop 7e-4, λ = 1
+    (plain n-step returns), value coefficient 0.5, grad-norm clip 0.5, no entropy bonus.
+    """
+
+    algo: str = hp("a2c", "algorithm name")
+    total_steps: int = hp(500_000, "env steps to train for (summed over vector envs)")
+    num_envs: int = hp(8, "envs stepped together (gymnasium SyncVectorEnv)")
+    hidden: tuple[int, ...] = hp((64, 64), "hidden layer sizes of the policy and value MLPs")
+    activation: str = hp("tanh", "hidden activation", ("relu", "tanh"))
+    gamma: float = hp(0.99, "discount factor")
+    gae_lambda: float = hp(1.0, "GAE λ: 1 = n-step returns, 0 = one-step TD")
+    n_steps: int = hp(5, "steps per env between updates")
+    lr: float = hp(7e-4, "learning rate")
+    optimizer: str = hp("rmsprop", "optimizer (SB3's A2C uses RMSprop)", ("rmsprop", "adam"))
+    vf_coef: float = hp(0.5, "weight of the value loss")
+    ent_coef: float = hp(0.0, "entropy bonus weight")
+    normalize: bool = hp(False, "scale each batch's advantages to mean 0, std 1")
+    max_grad_norm: float | None = hp(0.5, "clip the gradient norm to this; none = off")
+
+    def validate(self) -> None:
+        super().validate()
+        if not 0.0 <= self.gamma <= 1.0 or not 0.0 <= self.gae_lambda <= 1.0:
+            raise GanghwaError(f"gamma and gae_lambda must lie in [0, 1], got {self.gamma} and "
+                               f"{self.gae_lambda}")
+        if not self.lr > 0:
+            raise GanghwaError(f"learning rate must be positive, got lr={self.lr}; "
+                               "use e.g. --set lr=0.0007")
+        if self.n_steps < 1:
+            raise GanghwaError("n_steps must be at least 1")

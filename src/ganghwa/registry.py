@@ -8,8 +8,15 @@ from typing import Any
 
 import gymnasium as gym
 
-from ganghwa.algos import deep_sarsa, dqn, reinforce, tabular
-from ganghwa.config import BaseConfig, DeepSarsaConfig, DQNConfig, ReinforceConfig, TabularConfig
+from ganghwa.algos import a2c, deep_sarsa, dqn, reinforce, tabular
+from ganghwa.config import (
+    A2CConfig,
+    BaseConfig,
+    DeepSarsaConfig,
+    DQNConfig,
+    ReinforceConfig,
+    TabularConfig,
+)
 from ganghwa.errors import GanghwaError, did_you_mean
 
 
@@ -58,6 +65,8 @@ ALGOS: dict[str, Algo] = {
                        DeepSarsaConfig, deep_sarsa.train, deep_sarsa.load_policy, _dqn_check),
     "reinforce": Algo("reinforce", "REINFORCE: Monte Carlo policy gradient, optional baseline",
                       ReinforceConfig, reinforce.train, reinforce.load_policy, _dqn_check),
+    "a2c": Algo("a2c", "A2C: synchronous n-step actor-critic on vector envs (GAE)",
+                A2CConfig, a2c.train, a2c.load_policy, _dqn_check),
 }
 
 

@@ -289,3 +289,19 @@ def test_reinforce_trains_through_the_cli_and_evaluates(tmp_path):
     assert json.loads((run / "eval.json").read_text())["episodes"] == 20
     result = ganghwa("train", "reinforce", "CartPole-v1", "--num-envs", "4", cwd=tmp_path)
     assert result.returncode == 2 and "drop --num-envs" in result.stderr
+
+
+def test_a2c_trains_on_vector_envs_and_resumes(tmp_path):
+    result = ganghwa("train", "a2c", "CartPole-v1", "--steps", "4000", "--num-envs", "4",
+                     "--no-video", "--no-progress", "--set", "eval_every=2000",
+                     "checkpoint_every=2000", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    run = only_run(tmp_path / "runs")
+    with (run / "progress.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) > 50 and int(rows[-1]["step"]) <= 4000
+    result = ganghwa("resume", str(run), "--steps", "6000", "--no-video", "--no-progress",
+                     cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    state = torch.load(run / "checkpoints" / "latest.pt", weights_only=True)
+    assert state["counters"]["step"] == 6000

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from ganghwa.algos.a2c import A2C
 from ganghwa.algos.reinforce import Reinforce
-from ganghwa.config import ReinforceConfig, apply, preset_values
+from ganghwa.config import A2CConfig, ReinforceConfig, apply, preset_values
 from ganghwa.run import Run, read_progress
 
 
@@ -16,4 +17,12 @@ def test_reinforce_with_baseline_solves_cartpole(tmp_path):
     # The first policy is near-uniform and samples its actions: short episodes. (Its greedy
     # version can balance well by luck, CartPole being almost linearly solvable.)
     assert sum(returns[:20]) / 20 < 60
+    assert agent.evaluate(20, seed=100_000).mean >= 475
+
+
+def test_a2c_solves_cartpole():
+    values, _ = preset_values("tuned", "a2c", "CartPole-v1")
+    agent = A2C(config=apply(A2CConfig(), {**values, "seed": 0, "eval_every": 0}))
+    assert agent.evaluate(20, seed=100_000).mean < 475
+    agent.learn()
     assert agent.evaluate(20, seed=100_000).mean >= 475

@@ -47,3 +47,35 @@ def test_whole_episode_return_weights_every_step_alike(monkeypatch):
                  np.array([1.0, 1.0, 1.0, 3.0]), np.array([False, True, False, True]))
     # γ = 0.99: episode 1 returns 1 + 0.99 = 1.99 for both steps; episode 2: 1 + 0.99·3 = 3.97
     assert seen["advantages"] == pytest.approx([1.99, 1.99, 3.97, 3.97])
+
+
+def test_gae_by_hand_with_termination_and_time_limit():
+    from ganghwa.buffers import compute_gae
+
+    # one env, 3 steps, γ = 0.5, λ = 0.5. V(s_t) = 1, 2, 3; next-state values 2, 3, 4.
+    rewards = np.array([[1.0], [1.0], [1.0]])
+    values = np.array([[1.0], [2.0], [3.0]])
+    next_values = np.array([[2.0], [3.0], [4.0]])
+    # step 1 terminates (no bootstrap, and the trace stops); step 2 is cut off by a time
+    # limit at the end of the rollout (bootstrapped from V = 4)
+    terminated = np.array([[0.0], [1.0], [0.0]])
+    ends = np.array([[0.0], [1.0], [1.0]])
+    adv, ret = compute_gae(rewards, values, next_values, terminated, ends, 0.5, 0.5)
+    # δ2 = 1 + 0.5·4 - 3 = 0 → A2 = 0
+    # δ1 = 1 + 0 - 2 = -1 → A1 = -1 (episode ended: A2 not carried back)
+    # δ0 = 1 + 0.5·2 - 1 = 1 → A0 = 1 + 0.25·(-1) = 0.75
+    assert adv[:, 0].tolist() == pytest.approx([0.75, -1.0, 0.0])
+    assert ret[:, 0].tolist() == pytest.approx([1.75, 1.0, 3.0])
+
+
+def test_gae_with_lambda_one_is_the_n_step_return():
+    from ganghwa.buffers import compute_gae
+
+    rewards = np.ones((3, 2))
+    values = np.zeros((3, 2))
+    next_values = np.zeros((3, 2))  # V(s_{t+1}) = 0 inside the rollout ...
+    next_values[2] = 10.0  # ... and 10 for the state after its last step
+    zeros = np.zeros((3, 2))
+    _, ret = compute_gae(rewards, values, next_values, zeros, zeros, 0.9, 1.0)
+    # R0 = 1 + 0.9 + 0.81 + 0.729 · 10 (bootstrapped after the last step)
+    assert ret[0].tolist() == pytest.approx([1 + 0.9 + 0.81 + 7.29] * 2)
