@@ -29,7 +29,7 @@ lint: $(STAMP)
 
 ## make bench: ganghwa vs Stable-Baselines3, side by side (long; not part of the test suite)
 bench: $(STAMP)
-	$(BIN)/python benchmarks/dqn_vs_sb3.py --env CartPole-v1 --seeds 5
+	$(BIN)/python benchmarks/vs_sb3.py --env CartPole-v1 --seeds 5
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .mypy_cache .ruff_cache

@@ -1,4 +1,4 @@
-"""ganghwa DQN against Stable-Baselines3 DQN, side by side on one machine, alternating by seed.
+"""ganghwa against Stable-Baselines3, side by side on one machine, alternating by seed.
 
 SB3 keeps torch's default thread count (all cores), which is its faster setting here; ganghwa
 chooses its own (runtime.set_threads). Each training runs in a fresh process, one at a
@@ -6,9 +6,14 @@ time: ganghwa seed 0, SB3 seed 0, ganghwa seed 1, ... so that load on a shared m
 on both libraries alike. Both are evaluated by the same code: 20 greedy episodes seeded
 seed+100000..., "solved" means a mean >= the threshold.
 
-    python benchmarks/dqn_vs_sb3.py --env CartPole-v1 --seeds 5             # solve race
-    python benchmarks/dqn_vs_sb3.py --env CartPole-v1 --mode raw --steps 20000  # steps/s
-    python benchmarks/dqn_vs_sb3.py --env LunarLander-v3 --seeds 5 --libs ganghwa
+    python benchmarks/vs_sb3.py --env CartPole-v1 --seeds 5             # solve race
+    python benchmarks/vs_sb3.py --env CartPole-v1 --mode raw --steps 20000  # steps/s
+    python benchmarks/vs_sb3.py --env LunarLander-v3 --seeds 5 --libs ganghwa
+    python benchmarks/vs_sb3.py --algo a2c --seeds 5                  # A2C time to solve
+
+A2C runs RL-Zoo's CartPole recipe on both sides (8 envs, SB3's defaults) with RL-Zoo's 500k-step
+budget, and both stop at the same rule: a 20-episode greedy evaluation every 10k env steps
+(seeds seed+10000...), stopping once its mean reaches 475. Wall time includes evaluations.
 
 Needs the bench extra: pip install -e ".[bench]".
 """
@@ -41,6 +46,56 @@ RAW = dict(learning_rate=1e-3, batch_size=128, buffer_size=100_000, learning_sta
            gamma=0.99, target_update_interval=1000, train_freq=4, gradient_steps=1,
            exploration_fraction=0.1, exploration_final_eps=0.05, net_arch=[256, 256])
 EVAL_EPISODES, EVAL_SEED = 20, 100_000
+# The race to solve for the on-policy methods: the same evaluation and stop rule on both sides.
+PG_BUDGET = {"a2c": 500_000}
+PG_EVAL_EVERY, PG_EVAL_SEED = 10_000, 10_000
+
+
+def run_ganghwa_pg(algo: str, env_id: str, seed: int, steps: int | None) -> dict[str, Any]:
+    from ganghwa.config import apply, preset_values
+    from ganghwa.registry import get_algo
+
+    entry = get_algo(algo)
+    values, _ = preset_values("tuned", algo, env_id)
+    cfg = apply(entry.config(), {**values, "seed": seed, "env_id": env_id,
+                                 "total_steps": steps or PG_BUDGET[algo],
+                                 "eval_every": PG_EVAL_EVERY, "eval_episodes": EVAL_EPISODES,
+                                 "stop_at": THRESHOLD[env_id]})
+    start = time.perf_counter()
+    agent = entry.train(cfg, None, progress=False)
+    seconds = time.perf_counter() - start
+    return _finish("ganghwa", env_id, seed, agent.step, seconds, agent.greedy_policy)
+
+
+def run_sb3_pg(algo: str, env_id: str, seed: int, steps: int | None) -> dict[str, Any]:
+    import numpy as np
+    from stable_baselines3 import A2C as SB3A2C
+    from stable_baselines3.common.callbacks import BaseCallback
+    from stable_baselines3.common.env_util import make_vec_env
+
+    from ganghwa.evaluation import evaluate
+
+    class StopWhenSolved(BaseCallback):
+        """ganghwa's periodic evaluation and stop rule, applied to the SB3 model."""
+
+        def _on_step(self) -> bool:
+            every, n = PG_EVAL_EVERY, self.training_env.num_envs
+            if self.num_timesteps // every == (self.num_timesteps - n) // every:
+                return True
+            mean = evaluate(policy, env_id, EVAL_EPISODES, seed + PG_EVAL_SEED).mean
+            return mean < THRESHOLD[env_id]
+
+    # RL-Zoo's a2c.yml for CartPole-v1: n_envs 8, ent_coef 0.0, the rest SB3's defaults.
+    model = SB3A2C("MlpPolicy", make_vec_env(env_id, n_envs=8, seed=seed), ent_coef=0.0,
+                   seed=seed, device="cpu", verbose=0)
+
+    def policy(obs: np.ndarray) -> np.ndarray:
+        return model.predict(obs, deterministic=True)[0]
+
+    start = time.perf_counter()
+    model.learn(steps or PG_BUDGET[algo], callback=StopWhenSolved())
+    seconds = time.perf_counter() - start
+    return _finish("sb3", env_id, seed, model.num_timesteps, seconds, policy)
 
 
 def run_ganghwa(env_id: str, seed: int, mode: str, steps: int | None) -> dict[str, Any]:
@@ -99,14 +154,17 @@ def _finish(lib: str, env_id: str, seed: int, steps: int, seconds: float, policy
             "solved": result.mean >= THRESHOLD.get(env_id, float("inf"))}
 
 
-def _job(args: tuple[str, str, int, str, int | None]) -> dict[str, Any]:
-    lib, env_id, seed, mode, steps = args
+def _job(args: tuple[str, str, str, int, str, int | None]) -> dict[str, Any]:
+    algo, lib, env_id, seed, mode, steps = args
+    if algo != "dqn":
+        return (run_ganghwa_pg if lib == "ganghwa" else run_sb3_pg)(algo, env_id, seed, steps)
     return (run_ganghwa if lib == "ganghwa" else run_sb3)(env_id, seed, mode, steps)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--algo", choices=("dqn", *PG_BUDGET), default="dqn")
     parser.add_argument("--env", default="CartPole-v1")
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--mode", choices=("solve", "raw"), default="solve")
@@ -115,11 +173,11 @@ def main() -> None:
     parser.add_argument("--out", default="bench-out")
     args = parser.parse_args()
     libs = args.libs.split(",")
-    jobs = [(lib, args.env, seed, args.mode, args.steps)
+    jobs = [(args.algo, lib, args.env, seed, args.mode, args.steps)
             for seed in range(args.seeds) for lib in libs]
     out = Path(args.out)
     out.mkdir(exist_ok=True)
-    log = out / f"{args.env}-{args.mode}-{time.strftime('%Y%m%d-%H%M%S')}.jsonl"
+    log = out / f"{args.algo}-{args.env}-{args.mode}-{time.strftime('%Y%m%d-%H%M%S')}.jsonl"
     results = []
     ctx = mp.get_context("spawn")
     for job in jobs:  # one fresh process per training, strictly alternating
@@ -129,7 +187,7 @@ def main() -> None:
         print(json.dumps(result), flush=True)
         with log.open("a") as f:
             f.write(json.dumps(result) + "\n")
-    print(f"\n{args.env}, mode {args.mode}, {args.seeds} seeds (raw lines: {log})")
+    print(f"\n{args.algo} on {args.env}, mode {args.mode}, {args.seeds} seeds (raw lines: {log})")
     print("| library | seeds solved | median wall time (s) | median env steps/s | eval means |")
     print("|---|---|---|---|---|")
     medians = {}
