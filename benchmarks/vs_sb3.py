@@ -10,10 +10,13 @@ seed+100000..., "solved" means a mean >= the threshold.
     python benchmarks/vs_sb3.py --env CartPole-v1 --mode raw --steps 20000  # steps/s
     python benchmarks/vs_sb3.py --env LunarLander-v3 --seeds 5 --libs ganghwa
     python benchmarks/vs_sb3.py --algo a2c --seeds 5                  # A2C time to solve
+    python benchmarks/vs_sb3.py --algo ppo --seeds 5                  # PPO time to solve
 
-A2C runs RL-Zoo's CartPole recipe on both sides (8 envs, SB3's defaults) with RL-Zoo's 500k-step
-budget, and both stop at the same rule: a 20-episode greedy evaluation every 10k env steps
-(seeds seed+10000...), stopping once its mean reaches 475. Wall time includes evaluations.
+A2C and PPO run RL-Zoo's CartPole recipes on both sides (a2c.yml: 8 envs, SB3's defaults;
+ppo.yml: 8 envs × 32 steps, 20 epochs of 256, γ 0.98, λ 0.8, lin_0.001, lin_0.2) with
+RL-Zoo's budgets (500k, 100k), and both stop at the same rule: a 20-episode greedy evaluation
+every 10k env steps (seeds seed+10000...), stopping once its mean reaches 475. Wall time
+includes the evaluations.
 
 Needs the bench extra: pip install -e ".[bench]".
 """
@@ -47,7 +50,7 @@ RAW = dict(learning_rate=1e-3, batch_size=128, buffer_size=100_000, learning_sta
            exploration_fraction=0.1, exploration_final_eps=0.05, net_arch=[256, 256])
 EVAL_EPISODES, EVAL_SEED = 20, 100_000
 # The race to solve for the on-policy methods: the same evaluation and stop rule on both sides.
-PG_BUDGET = {"a2c": 500_000}
+PG_BUDGET = {"a2c": 500_000, "ppo": 100_000}
 PG_EVAL_EVERY, PG_EVAL_SEED = 10_000, 10_000
 
 
@@ -70,6 +73,7 @@ def run_ganghwa_pg(algo: str, env_id: str, seed: int, steps: int | None) -> dict
 def run_sb3_pg(algo: str, env_id: str, seed: int, steps: int | None) -> dict[str, Any]:
     import numpy as np
     from stable_baselines3 import A2C as SB3A2C
+    from stable_baselines3 import PPO as SB3PPO
     from stable_baselines3.common.callbacks import BaseCallback
     from stable_baselines3.common.env_util import make_vec_env
 
@@ -85,9 +89,15 @@ def run_sb3_pg(algo: str, env_id: str, seed: int, steps: int | None) -> dict[str
             mean = evaluate(policy, env_id, EVAL_EPISODES, seed + PG_EVAL_SEED).mean
             return mean < THRESHOLD[env_id]
 
-    # RL-Zoo's a2c.yml for CartPole-v1: n_envs 8, ent_coef 0.0, the rest SB3's defaults.
-    model = SB3A2C("MlpPolicy", make_vec_env(env_id, n_envs=8, seed=seed), ent_coef=0.0,
-                   seed=seed, device="cpu", verbose=0)
+    envs = make_vec_env(env_id, n_envs=8, seed=seed)
+    if algo == "a2c":  # RL-Zoo's a2c.yml for CartPole-v1: n_envs 8, the rest SB3's defaults
+        model: Any = SB3A2C("MlpPolicy", envs, ent_coef=0.0, seed=seed, device="cpu", verbose=0)
+    else:  # RL-Zoo's ppo.yml for CartPole-v1; lin_X is progress_remaining * X
+        model = SB3PPO("MlpPolicy", envs, n_steps=32, batch_size=256, gae_lambda=0.8,
+                       gamma=0.98, n_epochs=20, ent_coef=0.0,
+                       learning_rate=lambda remaining: remaining * 1e-3,
+                       clip_range=lambda remaining: remaining * 0.2, seed=seed, device="cpu",
+                       verbose=0)
 
     def policy(obs: np.ndarray) -> np.ndarray:
         return model.predict(obs, deterministic=True)[0]

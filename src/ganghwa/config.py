@@ -182,9 +182,20 @@ def parse_set(pairs: list[str]) -> dict[str, str]:
 
 
 def apply(cfg: C, values: dict[str, Any]) -> C:
-    """A copy of cfg with values coerced to the field types."""
+    """A copy of cfg with values coerced to the field types.
+
+    RL-Zoo's schedule strings work where the config has a matching `<key>_schedule` field:
+    lr = "lin_0.001" means lr 0.001 with lr_schedule "linear" (falling to 0 by the end).
+    """
     cls = type(cfg)
-    return dataclasses.replace(cfg, **{k: coerce(cls, k, v) for k, v in values.items()})
+    names = {f.name for f in dataclasses.fields(cls)}
+    expanded: dict[str, Any] = {}
+    for key, value in values.items():
+        if isinstance(value, str) and value.startswith("lin_") and f"{key}_schedule" in names:
+            expanded[f"{key}_schedule"] = "linear"
+            value = value[len("lin_"):]
+        expanded[key] = value
+    return dataclasses.replace(cfg, **{k: coerce(cls, k, v) for k, v in expanded.items()})
 
 
 # ---------------------------------------------------------------- presets (TOML data files)
@@ -446,7 +457,43 @@ class ReinforceConfig(BaseConfig):
 
 
 @dataclass
-class A2CConfig(BaseConfig):
+class ActorCriticFields:
+    """Settings A2C and PPO share (a mixin): rollouts, GAE, the loss weights, the optimizer."""
+
+    hidden: tuple[int, ...] = hp((64, 64), "hidden layer sizes of the policy and value MLPs")
+    activation: str = hp("tanh", "hidden activation", ("relu", "tanh"))
+    gamma: float = hp(0.99, "discount factor")
+    gae_lambda: float = hp(1.0, "GAE λ: 1 = n-step returns, 0 = one-step TD")
+    n_steps: int = hp(5, "steps per env between updates")
+    lr: float = hp(7e-4, "learning rate")
+    lr_schedule: str = hp("constant", "learning rate over training: constant, or linear to 0 "
+                          "(RL-Zoo's lin_X)", ("constant", "linear"))
+    optimizer: str = hp("rmsprop", "optimizer (SB3's A2C uses RMSprop)", ("rmsprop", "adam"))
+    vf_coef: float = hp(0.5, "weight of the value loss")
+    ent_coef: float = hp(0.0, "entropy bonus weight")
+    normalize: bool = hp(False, "scale each minibatch's advantages to mean 0, std 1")
+    max_grad_norm: float | None = hp(0.5, "clip the gradient norm to this; none = off")
+    n_epochs: int = hp(1, "passes over each rollout")
+    batch_size: int = hp(0, "minibatch size; 0 = the whole rollout")
+    clip_range: float | None = hp(None, "PPO's ratio clip ε; none = A2C's plain policy gradient")
+    clip_range_schedule: str = hp("constant", "clip range over training: constant, or linear "
+                                  "to 0", ("constant", "linear"))
+
+    def validate_actor_critic(self) -> None:
+        if not 0.0 <= self.gamma <= 1.0 or not 0.0 <= self.gae_lambda <= 1.0:
+            raise GanghwaError(f"gamma and gae_lambda must lie in [0, 1], got {self.gamma} and "
+                               f"{self.gae_lambda}")
+        if not self.lr > 0:
+            raise GanghwaError(f"learning rate must be positive, got lr={self.lr}; "
+                               "use e.g. --set lr=0.0007")
+        if self.n_steps < 1 or self.n_epochs < 1 or self.batch_size < 0:
+            raise GanghwaError("n_steps and n_epochs must be at least 1, batch_size 0 or more")
+        if self.clip_range is not None and not self.clip_range > 0:
+            raise GanghwaError(f"clip_range must be positive or none, got {self.clip_range}")
+
+
+@dataclass
+class A2CConfig(ActorCriticFields, BaseConfig):
     """A2C (Mnih et al. 2016, synchronous): n-step actor-critic on vector envs.
 
     The defaults are Stable-Baselines3's: 8 envs × 5 steps per update, RMSprop 7e-4, λ = 1
@@ -456,25 +503,32 @@ class A2CConfig(BaseConfig):
     algo: str = hp("a2c", "algorithm name")
     total_steps: int = hp(500_000, "env steps to train for (summed over vector envs)")
     num_envs: int = hp(8, "envs stepped together (gymnasium SyncVectorEnv)")
-    hidden: tuple[int, ...] = hp((64, 64), "hidden layer sizes of the policy and value MLPs")
-    activation: str = hp("tanh", "hidden activation", ("relu", "tanh"))
-    gamma: float = hp(0.99, "discount factor")
-    gae_lambda: float = hp(1.0, "GAE λ: 1 = n-step returns, 0 = one-step TD")
-    n_steps: int = hp(5, "steps per env between updates")
-    lr: float = hp(7e-4, "learning rate")
-    optimizer: str = hp("rmsprop", "optimizer (SB3's A2C uses RMSprop)", ("rmsprop", "adam"))
-    vf_coef: float = hp(0.5, "weight of the value loss")
-    ent_coef: float = hp(0.0, "entropy bonus weight")
-    normalize: bool = hp(False, "scale each batch's advantages to mean 0, std 1")
-    max_grad_norm: float | None = hp(0.5, "clip the gradient norm to this; none = off")
 
     def validate(self) -> None:
         super().validate()
-        if not 0.0 <= self.gamma <= 1.0 or not 0.0 <= self.gae_lambda <= 1.0:
-            raise GanghwaError(f"gamma and gae_lambda must lie in [0, 1], got {self.gamma} and "
-                               f"{self.gae_lambda}")
-        if not self.lr > 0:
-            raise GanghwaError(f"learning rate must be positive, got lr={self.lr}; "
-                               "use e.g. --set lr=0.0007")
-        if self.n_steps < 1:
-            raise GanghwaError("n_steps must be at least 1")
+        self.validate_actor_critic()
+
+
+@dataclass
+class PPOConfig(ActorCriticFields, BaseConfig):
+    """PPO (Schulman et al. 2017): clipped policy ratio, GAE, minibatch epochs.
+
+    The defaults are Stable-Baselines3's: 2048 steps per env, 10 epochs of minibatches of 64,
+    Adam 3e-4, λ 0.95, clip 0.2, normalised advantages.
+    """
+
+    algo: str = hp("ppo", "algorithm name")
+    total_steps: int = hp(1_000_000, "env steps to train for (summed over vector envs)")
+    num_envs: int = hp(1, "envs stepped together (gymnasium SyncVectorEnv)")
+    gae_lambda: float = hp(0.95, "GAE λ: 1 = n-step returns, 0 = one-step TD")
+    n_steps: int = hp(2048, "steps per env between updates")
+    lr: float = hp(3e-4, "learning rate")
+    optimizer: str = hp("adam", "optimizer", ("rmsprop", "adam"))
+    normalize: bool = hp(True, "scale each minibatch's advantages to mean 0, std 1")
+    n_epochs: int = hp(10, "passes over each rollout")
+    batch_size: int = hp(64, "minibatch size; 0 = the whole rollout")
+    clip_range: float | None = hp(0.2, "PPO's ratio clip ε; none = A2C's plain policy gradient")
+
+    def validate(self) -> None:
+        super().validate()
+        self.validate_actor_critic()

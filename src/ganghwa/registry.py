@@ -14,6 +14,7 @@ from ganghwa.config import (
     BaseConfig,
     DeepSarsaConfig,
     DQNConfig,
+    PPOConfig,
     ReinforceConfig,
     TabularConfig,
 )
@@ -67,6 +68,8 @@ ALGOS: dict[str, Algo] = {
                       ReinforceConfig, reinforce.train, reinforce.load_policy, _dqn_check),
     "a2c": Algo("a2c", "A2C: synchronous n-step actor-critic on vector envs (GAE)",
                 A2CConfig, a2c.train, a2c.load_policy, _dqn_check),
+    "ppo": Algo("ppo", "PPO: clipped policy ratio, GAE, minibatch epochs (A2C's loop)",
+                PPOConfig, a2c.train, a2c.load_ppo_policy, _dqn_check),
 }
 
 

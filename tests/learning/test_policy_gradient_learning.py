@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ganghwa.algos.a2c import A2C
+from ganghwa.algos.a2c import A2C, PPO
 from ganghwa.algos.reinforce import Reinforce
-from ganghwa.config import A2CConfig, ReinforceConfig, apply, preset_values
+from ganghwa.config import A2CConfig, PPOConfig, ReinforceConfig, apply, preset_values
 from ganghwa.run import Run, read_progress
 
 
@@ -24,5 +24,12 @@ def test_a2c_solves_cartpole():
     values, _ = preset_values("tuned", "a2c", "CartPole-v1")
     agent = A2C(config=apply(A2CConfig(), {**values, "seed": 0, "eval_every": 0}))
     assert agent.evaluate(20, seed=100_000).mean < 475
+    agent.learn()
+    assert agent.evaluate(20, seed=100_000).mean >= 475
+
+
+def test_ppo_solves_cartpole():
+    values, _ = preset_values("tuned", "ppo", "CartPole-v1")
+    agent = PPO(config=apply(PPOConfig(), {**values, "seed": 0, "eval_every": 0}))
     agent.learn()
     assert agent.evaluate(20, seed=100_000).mean >= 475

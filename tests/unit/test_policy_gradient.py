@@ -79,3 +79,26 @@ def test_gae_with_lambda_one_is_the_n_step_return():
     _, ret = compute_gae(rewards, values, next_values, zeros, zeros, 0.9, 1.0)
     # R0 = 1 + 0.9 + 0.81 + 0.729 · 10 (bootstrapped after the last step)
     assert ret[0].tolist() == pytest.approx([1 + 0.9 + 0.81 + 7.29] * 2)
+
+
+def test_ppo_clipped_loss_by_hand():
+    from ganghwa.algos.a2c import ppo_clip_loss
+
+    old = torch.log(torch.tensor([0.5, 0.5, 0.5]))
+    new = torch.log(torch.tensor([0.75, 0.25, 0.55]))  # ratios 1.5, 0.5, 1.1
+    advantages = torch.tensor([1.0, -2.0, 3.0])
+    # ε = 0.2: sample 0, A > 0: min(1.5, 1.2) · 1 = 1.2
+    #          sample 1, A < 0: min(0.5 · -2, 0.8 · -2) = -1.6
+    #          sample 2, inside the clip: 1.1 · 3 = 3.3
+    loss = ppo_clip_loss(new, old, advantages, 0.2)
+    assert loss.item() == pytest.approx(-(1.2 - 1.6 + 3.3) / 3)
+    # with no change of policy the clipped loss is the plain policy-gradient objective
+    assert ppo_clip_loss(old, old, advantages, 0.2).item() == pytest.approx(-(1 - 2 + 3) / 3)
+
+
+def test_lin_schedules_read_as_rl_zoo_writes_them():
+    from ganghwa.config import PPOConfig, apply
+
+    cfg = apply(PPOConfig(), {"lr": "lin_0.001", "clip_range": "lin_0.2"})
+    assert (cfg.lr, cfg.lr_schedule, cfg.clip_range, cfg.clip_range_schedule) == \
+        (0.001, "linear", 0.2, "linear")

@@ -1,12 +1,16 @@
-"""A2C: synchronous advantage actor-critic on gymnasium vector envs.
+"""A2C and PPO: one synchronous actor-critic loop on gymnasium vector envs, with switches.
 
-Every `n_steps` steps of `num_envs` envs (a rollout), one gradient step on
+Every `n_steps` steps of `num_envs` envs (a rollout), advantages A and returns R = A + V come
+from generalised advantage estimation (λ = 1: n-step returns). Episodes cut off by a time limit
+are bootstrapped from the value of their last observation (infos["final_obs"]). Then
+`n_epochs` passes over the rollout in minibatches of `batch_size` minimise
 
-    loss = -mean log π(a|s) A + vf_coef mean (R - V(s))² - ent_coef mean H(π(·|s))
+    loss = policy loss + vf_coef mean (R - V(s))² - ent_coef mean H(π(·|s))
+    A2C (clip_range none):  policy loss = -mean log π(a|s) A
+    PPO (clip_range ε):     policy loss = -mean min(ρ A, clip(ρ, 1-ε, 1+ε) A),
+                            ρ = π(a|s) / π_old(a|s), π_old the policy that collected the data
 
-with A and R = A + V from generalised advantage estimation (λ = 1: n-step returns). Episodes
-cut off by a time limit are bootstrapped from the value of their last observation, which the
-vector env keeps in infos["final_obs"].
+A2C is one epoch over the whole rollout; PPO is the same loop with PPOConfig's defaults.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from ganghwa.algos.actor_critic import (
 )
 from ganghwa.algos.dqn import Diverged, check_spaces
 from ganghwa.buffers import compute_gae
-from ganghwa.config import A2CConfig, apply
+from ganghwa.config import A2CConfig, PPOConfig, apply
 from ganghwa.envs import env_spaces, make_vec_env
 from ganghwa.evaluation import EvalResult, evaluate
 from ganghwa.run import Run
@@ -38,14 +42,24 @@ from ganghwa.runtime import seed_everything, set_threads
 from ganghwa.session import learning_session
 
 
+def ppo_clip_loss(log_probs: torch.Tensor, old_log_probs: torch.Tensor,
+                  advantages: torch.Tensor, clip_range: float) -> torch.Tensor:
+    """PPO's clipped surrogate, negated: -mean min(ρ A, clip(ρ, 1-ε, 1+ε) A)."""
+    ratio = torch.exp(log_probs - old_log_probs)
+    clipped = torch.clamp(ratio, 1.0 - clip_range, 1.0 + clip_range)
+    return -torch.min(ratio * advantages, clipped * advantages).mean()
+
+
 class A2C:
-    """An actor-critic learned from short synchronous rollouts of several envs.
+    """An actor-critic learned from synchronous rollouts of several envs (A2C, or PPO).
 
     >>> agent = A2C("CartPole-v1", num_envs=8).learn(500_000)
+    >>> agent = PPO("CartPole-v1", **rl_zoo).learn(100_000)
     >>> action, _ = agent.predict(obs)
     """
 
-    def __init__(self, env: str | None = None, config: A2CConfig | None = None, **hp: Any):
+    def __init__(self, env: str | None = None, config: A2CConfig | PPOConfig | None = None,
+                 **hp: Any):
         """`env` (default: the config's, CartPole-v1) and `hp` override `config`."""
         cfg = apply(config or A2CConfig(), {**({"env_id": env} if env else {}), **hp})
         cfg.validate()
@@ -71,6 +85,8 @@ class A2C:
         self._obs = np.zeros((*shape, obs_dim), dtype=np.float32)
         self._next_obs = np.zeros_like(self._obs)
         self._actions = np.zeros(shape, dtype=np.int64)
+        self._log_probs = np.zeros(shape, dtype=np.float32)
+        self._values = np.zeros(shape)
         self._rewards = np.zeros(shape)
         self._terminated = np.zeros(shape)
         self._ends = np.zeros(shape)
@@ -91,38 +107,66 @@ class A2C:
                         self.config.env_kwargs)
 
     def _sample(self, obs: np.ndarray) -> np.ndarray:
-        with torch.no_grad():
-            logits = self.net.actor(torch.as_tensor(obs).reshape(len(obs), -1))
-        return torch.multinomial(torch.softmax(logits, dim=1), 1,
-                                 generator=self.generator).squeeze(1).numpy()
+        return self._act(obs)[0]
 
-    def update(self) -> float:
-        """One gradient step on the rollout in the buffers; returns the loss."""
-        cfg = self.config
-        obs = torch.as_tensor(self._obs.reshape(-1, self._obs.shape[-1]))
-        logits, values = self.net(obs)
+    def _act(self, obs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Sampled actions, their log-probabilities and the state values."""
         with torch.no_grad():
-            next_values = self.net.critic(
-                torch.as_tensor(self._next_obs.reshape(obs.shape))).squeeze(-1)
-        shape = self._rewards.shape
+            logits, values = self.net(torch.as_tensor(obs).reshape(len(obs), -1))
+            log_probs = torch.log_softmax(logits, dim=1)
+            actions = torch.multinomial(log_probs.exp(), 1, generator=self.generator)
+        return (actions.squeeze(1).numpy(), log_probs.gather(1, actions).squeeze(1).numpy(),
+                values.numpy())
+
+    def update(self, progress: float = 0.0) -> float:
+        """`n_epochs` passes over the rollout in the buffers; returns the last loss.
+
+        `progress` (0 to 1, the share of training done) drives the linear schedules.
+        """
+        cfg = self.config
+        remaining = 1.0 - progress
+        for group in self.optimizer.param_groups:
+            group["lr"] = cfg.lr * (remaining if cfg.lr_schedule == "linear" else 1.0)
+        clip = cfg.clip_range
+        if clip is not None and cfg.clip_range_schedule == "linear":
+            clip *= remaining
+        with torch.no_grad():
+            next_values = self.net.critic(torch.as_tensor(
+                self._next_obs.reshape(-1, self._next_obs.shape[-1]))).squeeze(-1)
         advantages, returns = compute_gae(
-            self._rewards, values.detach().numpy().reshape(shape).astype(np.float64),
-            next_values.numpy().reshape(shape).astype(np.float64), self._terminated,
-            self._ends, cfg.gamma, cfg.gae_lambda)
-        adv = torch.as_tensor(advantages.reshape(-1), dtype=torch.float32)
-        if cfg.normalize and len(adv) > 1:
-            adv = (adv - adv.mean()) / (adv.std() + 1e-8)
-        returns_t = torch.as_tensor(returns.reshape(-1), dtype=torch.float32)
-        loss = policy_gradient_loss(logits, torch.as_tensor(self._actions.reshape(-1)), adv)
-        loss = loss + cfg.vf_coef * (returns_t - values).pow(2).mean()
-        if cfg.ent_coef:
-            entropy = torch.distributions.Categorical(logits=logits).entropy().mean()
-            loss = loss - cfg.ent_coef * entropy
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if cfg.max_grad_norm is not None:
-            torch.nn.utils.clip_grad_norm_(self.net.parameters(), cfg.max_grad_norm)
-        self.optimizer.step()
+            self._rewards, self._values, next_values.numpy().reshape(self._values.shape),
+            self._terminated, self._ends, cfg.gamma, cfg.gae_lambda)
+        obs = torch.as_tensor(self._obs.reshape(-1, self._obs.shape[-1]))
+        actions = torch.as_tensor(self._actions.reshape(-1))
+        old_log_probs = torch.as_tensor(self._log_probs.reshape(-1))
+        adv_all = torch.as_tensor(advantages.reshape(-1), dtype=torch.float32)
+        returns_all = torch.as_tensor(returns.reshape(-1), dtype=torch.float32)
+        n = len(obs)
+        size = cfg.batch_size or n
+        loss = torch.zeros(())
+        for _ in range(cfg.n_epochs):
+            order = torch.randperm(n, generator=self.generator) if size < n else torch.arange(n)
+            for start in range(0, n, size):
+                idx = order[start:start + size]
+                logits, values = self.net(obs[idx])
+                adv = adv_all[idx]
+                if cfg.normalize and len(adv) > 1:
+                    adv = (adv - adv.mean()) / (adv.std() + 1e-8)
+                if clip is None:
+                    loss = policy_gradient_loss(logits, actions[idx], adv)
+                else:
+                    log_probs = torch.log_softmax(logits, dim=1).gather(
+                        1, actions[idx].unsqueeze(1)).squeeze(1)
+                    loss = ppo_clip_loss(log_probs, old_log_probs[idx], adv, clip)
+                loss = loss + cfg.vf_coef * (returns_all[idx] - values).pow(2).mean()
+                if cfg.ent_coef:
+                    entropy = torch.distributions.Categorical(logits=logits).entropy().mean()
+                    loss = loss - cfg.ent_coef * entropy
+                self.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                if cfg.max_grad_norm is not None:
+                    torch.nn.utils.clip_grad_norm_(self.net.parameters(), cfg.max_grad_norm)
+                self.optimizer.step()
         self.updates += 1
         return float(loss.detach())
 
@@ -141,7 +185,7 @@ class A2C:
                 prev_step = self.step
                 for t in range(cfg.n_steps):
                     obs = np.asarray(obs, dtype=np.float32).reshape(cfg.num_envs, -1)
-                    actions = self._sample(obs)
+                    actions, self._log_probs[t], self._values[t] = self._act(obs)
                     next_obs, rewards, terminated, truncated, infos = envs.step(
                         actions + self.action_start)
                     ends = terminated | truncated
@@ -162,7 +206,7 @@ class A2C:
                         ep_returns[i], ep_lengths[i] = 0.0, 0
                     obs = next_obs
                 self.step += cfg.n_steps * cfg.num_envs
-                loss = self.update()
+                loss = self.update(progress=self.step / total)
                 if not math.isfinite(loss):
                     raise Diverged(f"the loss became {loss} at step {self.step}; the last good "
                                    "checkpoint is kept. Lower --set lr")
@@ -181,7 +225,12 @@ class A2C:
         restore(self, state)
 
 
-def train(cfg: A2CConfig, run: Run | None, progress: bool = True,
+def PPO(env: str | None = None, config: PPOConfig | None = None, **hp: Any) -> A2C:
+    """PPO: the same loop with PPOConfig's defaults (clipped ratio, minibatch epochs, λ 0.95)."""
+    return A2C(env, config or PPOConfig(), **hp)
+
+
+def train(cfg: A2CConfig | PPOConfig, run: Run | None, progress: bool = True,
           resume_from: dict[str, Any] | None = None) -> A2C:
     agent = A2C(config=cfg)
     if resume_from is not None:
@@ -190,3 +239,4 @@ def train(cfg: A2CConfig, run: Run | None, progress: bool = True,
 
 
 load_policy = policy_loader(A2CConfig)
+load_ppo_policy = policy_loader(PPOConfig)
