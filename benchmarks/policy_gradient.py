@@ -1,9 +1,11 @@
-"""Policy-gradient methods on CartPole-v1 over several seeds (figures in docs/policy_gradient.md).
+"""Policy-gradient methods over several seeds (figures in docs/policy_gradient.md).
 
-    python benchmarks/policy_gradient.py --seeds 5
+    python benchmarks/policy_gradient.py --seeds 5                      # reinforce, a2c, ppo
+    python benchmarks/policy_gradient.py --seeds 5 --algos ppo --env LunarLander-v3
 
-Each seed trains the `tuned` preset in a fresh process, one after another, and its final
-greedy policy is evaluated on 20 fresh episodes ("solved": mean >= 475).
+Each seed trains the `tuned` preset to its full budget (no early stop) in a fresh process, one
+after another; the final greedy policy is evaluated on 20 fresh episodes ("solved": >= 475
+on CartPole, >= 200 on LunarLander).
 """
 
 from __future__ import annotations
@@ -14,15 +16,18 @@ import statistics
 import time
 from typing import Any
 
+THRESHOLD = {"CartPole-v1": 475.0, "LunarLander-v3": 200.0}
 
-def run_reinforce(seed: int) -> dict[str, Any]:
-    from ganghwa.algos.reinforce import Reinforce
-    from ganghwa.config import ReinforceConfig, apply, preset_values
 
-    values, _ = preset_values("tuned", "reinforce", "CartPole-v1")
-    cfg = apply(ReinforceConfig(), {**values, "seed": seed, "eval_every": 0})
+def run(algo: str, env_id: str, seed: int) -> dict[str, Any]:
+    from ganghwa.config import apply, preset_values
+    from ganghwa.registry import get_algo
+
+    entry = get_algo(algo)
+    values, _ = preset_values("tuned", algo, env_id)
+    cfg = apply(entry.config(), {**values, "env_id": env_id, "seed": seed, "eval_every": 0})
     start = time.perf_counter()
-    agent = Reinforce(config=cfg).learn()
+    agent = entry.train(cfg, None, progress=False)
     seconds = time.perf_counter() - start
     mean = agent.evaluate(20, seed=100_000 + seed).mean
     return {"seed": seed, "steps": agent.step, "seconds": seconds, "eval_mean": mean}
@@ -31,19 +36,22 @@ def run_reinforce(seed: int) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--algos", nargs="+", default=["reinforce", "a2c", "ppo"])
+    parser.add_argument("--env", default="CartPole-v1", choices=tuple(THRESHOLD))
     args = parser.parse_args()
     ctx = mp.get_context("spawn")
-    rows = []
-    for seed in range(args.seeds):
-        with ctx.Pool(1) as pool:
-            row = pool.apply(run_reinforce, (seed,))
-        rows.append(row)
-        print(f"reinforce seed {seed}: eval {row['eval_mean']:.1f} after {row['steps']} steps, "
-              f"{row['seconds']:.1f} s ({row['steps'] / row['seconds']:,.0f} steps/s)",
-              flush=True)
-    solved = sum(r["eval_mean"] >= 475 for r in rows)
-    print(f"\nreinforce: {solved}/{len(rows)} seeds solved, median wall time "
-          f"{statistics.median(r['seconds'] for r in rows):.1f} s")
+    for algo in args.algos:
+        rows = []
+        for seed in range(args.seeds):
+            with ctx.Pool(1) as pool:
+                row = pool.apply(run, (algo, args.env, seed))
+            rows.append(row)
+            print(f"{algo} seed {seed}: eval {row['eval_mean']:.1f} after {row['steps']} steps, "
+                  f"{row['seconds']:.1f} s ({row['steps'] / row['seconds']:,.0f} steps/s)",
+                  flush=True)
+        solved = sum(r["eval_mean"] >= THRESHOLD[args.env] for r in rows)
+        print(f"{algo}: {solved}/{len(rows)} seeds solved, median wall time "
+              f"{statistics.median(r['seconds'] for r in rows):.1f} s\n", flush=True)
 
 
 if __name__ == "__main__":

@@ -305,3 +305,13 @@ def test_a2c_trains_on_vector_envs_and_resumes(tmp_path):
     assert result.returncode == 0, result.stderr
     state = torch.load(run / "checkpoints" / "latest.pt", weights_only=True)
     assert state["counters"]["step"] == 6000
+
+
+def test_ppo_preset_from_rl_zoo_runs_through_the_cli(tmp_path):
+    result = ganghwa("train", "ppo", "CartPole-v1", "--steps", "3000", "--no-video",
+                     "--no-progress", "--set", "eval_every=1500", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    config = (only_run(tmp_path / "runs") / "config.toml").read_text()
+    assert 'lr_schedule = "linear"' in config and "n_epochs = 20" in config
+    result = ganghwa("train", "ppo", "--set", "clip_range=-0.1", cwd=tmp_path)
+    assert result.returncode == 2 and "clip_range must be positive" in result.stderr
