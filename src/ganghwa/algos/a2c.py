@@ -26,11 +26,14 @@ import torch
 from ganghwa.algos.actor_critic import (
     build_network,
     greedy,
+    normalized,
     policy_gradient_loss,
     policy_loader,
+    predict,
     restore,
     save_model,
     save_training_state,
+    value_and_entropy_step,
 )
 from ganghwa.algos.dqn import Diverged, check_spaces
 from ganghwa.buffers import compute_gae
@@ -96,18 +99,11 @@ class A2C:
 
     def predict(self, obs: np.ndarray, deterministic: bool = True) -> tuple[np.ndarray, None]:
         """SB3's signature: the most probable action, or a sample from π."""
-        obs = np.asarray(obs, dtype=np.float32)
-        batch = obs if obs.ndim == 2 else obs[None]
-        actions = self.greedy_policy(batch) if deterministic \
-            else self._sample(batch) + self.action_start
-        return (actions if obs.ndim == 2 else actions[0]), None
+        return predict(self, obs, deterministic)
 
     def evaluate(self, episodes: int, seed: int) -> EvalResult:
         return evaluate(self.greedy_policy, self.config.env_id, episodes, seed,
                         self.config.env_kwargs)
-
-    def _sample(self, obs: np.ndarray) -> np.ndarray:
-        return self._act(obs)[0]
 
     def _act(self, obs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Sampled actions, their log-probabilities and the state values."""
@@ -149,26 +145,17 @@ class A2C:
             for start in range(0, n, size):
                 idx = order[start:start + size]
                 logits, values = self.net(obs[idx])
-                adv = adv_all[idx]
-                if cfg.normalize and len(adv) > 1:
-                    adv = (adv - adv.mean()) / (adv.std() + 1e-8)
+                adv = normalized(adv_all[idx]) if cfg.normalize else adv_all[idx]
                 if clip is None:
-                    loss = policy_gradient_loss(logits, actions[idx], adv)
+                    policy_loss = policy_gradient_loss(logits, actions[idx], adv)
                 else:
                     log_probs = torch.log_softmax(logits, dim=1).gather(
                         1, actions[idx].unsqueeze(1)).squeeze(1)
-                    loss = ppo_clip_loss(log_probs, old_log_probs[idx], adv, clip)
-                loss = loss + cfg.vf_coef * (returns_all[idx] - values).pow(2).mean()
-                if cfg.ent_coef:
-                    entropy = torch.distributions.Categorical(logits=logits).entropy().mean()
-                    loss = loss - cfg.ent_coef * entropy
-                self.optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                if cfg.max_grad_norm is not None:
-                    torch.nn.utils.clip_grad_norm_(self.net.parameters(), cfg.max_grad_norm)
-                self.optimizer.step()
+                    policy_loss = ppo_clip_loss(log_probs, old_log_probs[idx], adv, clip)
+                loss = value_and_entropy_step(cfg, self.net, self.optimizer, policy_loss, logits,
+                                              values, returns_all[idx])
         self.updates += 1
-        return float(loss.detach())
+        return float(loss)
 
     def learn(self, total_steps: int | None = None, run: Run | None = None,
               progress: bool = False) -> A2C:

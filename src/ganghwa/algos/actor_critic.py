@@ -29,6 +29,52 @@ def policy_gradient_loss(logits: torch.Tensor, actions: torch.Tensor,
     return -(log_probs * advantages).mean()
 
 
+class _LossConfig(Protocol):
+    vf_coef: float
+    ent_coef: float
+    max_grad_norm: float | None
+
+
+def value_and_entropy_step(cfg: _LossConfig, net: ActorCritic, optimizer: torch.optim.Optimizer,
+                           policy_loss: torch.Tensor, logits: torch.Tensor,
+                           values: torch.Tensor | None, returns: torch.Tensor) -> torch.Tensor:
+    """Add the value loss (unless `values` is None) and the entropy bonus, then one clipped
+    gradient step; returns the total loss."""
+    loss = policy_loss
+    if values is not None:
+        loss = loss + cfg.vf_coef * (returns - values).pow(2).mean()
+    if cfg.ent_coef:
+        loss = loss - cfg.ent_coef * torch.distributions.Categorical(logits=logits).entropy().mean()
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    if cfg.max_grad_norm is not None:
+        torch.nn.utils.clip_grad_norm_(net.parameters(), cfg.max_grad_norm)
+    optimizer.step()
+    return loss.detach()
+
+
+def normalized(advantages: torch.Tensor) -> torch.Tensor:
+    """Mean 0, standard deviation 1 (a batch of one is left alone)."""
+    if len(advantages) < 2:
+        return advantages
+    return (advantages - advantages.mean()) / (advantages.std() + 1e-8)
+
+
+def predict(agent: PolicyAgent, obs: np.ndarray, deterministic: bool
+            ) -> tuple[np.ndarray, None]:
+    """SB3's `predict`: the most probable action, or a sample from π; one obs or a batch."""
+    obs = np.asarray(obs, dtype=np.float32)
+    batch = obs if obs.ndim == 2 else obs[None]
+    if deterministic:
+        actions = greedy(agent.net, batch, agent.action_start)
+    else:
+        with torch.no_grad():
+            logits = agent.net.actor(torch.as_tensor(batch))
+        actions = torch.multinomial(torch.softmax(logits, dim=1), 1, generator=agent.generator
+                                    ).squeeze(1).numpy() + agent.action_start
+    return (actions if obs.ndim == 2 else actions[0]), None
+
+
 class _NetConfig(Protocol):
     hidden: tuple[int, ...]
     activation: str
@@ -52,6 +98,7 @@ def greedy(net: ActorCritic, obs: np.ndarray, start: int) -> np.ndarray:
 class PolicyAgent(Protocol):
     config: Any
     net: ActorCritic
+    action_start: int
     optimizer: torch.optim.Optimizer
     generator: torch.Generator
     step: int

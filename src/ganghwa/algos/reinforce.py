@@ -21,11 +21,14 @@ import torch
 from ganghwa.algos.actor_critic import (
     build_network,
     greedy,
+    normalized,
     policy_gradient_loss,
     policy_loader,
+    predict,
     restore,
     save_model,
     save_training_state,
+    value_and_entropy_step,
 )
 from ganghwa.algos.dqn import Diverged, check_spaces
 from ganghwa.buffers import discounted_returns
@@ -77,13 +80,7 @@ class Reinforce:
 
     def predict(self, obs: np.ndarray, deterministic: bool = True) -> tuple[np.ndarray, None]:
         """SB3's signature: the most probable action, or a sample from π."""
-        obs = np.asarray(obs, dtype=np.float32)
-        batch = obs if obs.ndim == 2 else obs[None]
-        if deterministic:
-            actions = self.greedy_policy(batch)
-        else:
-            actions = np.array([self._sample(o) for o in batch]) + self.action_start
-        return (actions if obs.ndim == 2 else actions[0]), None
+        return predict(self, obs, deterministic)
 
     def evaluate(self, episodes: int, seed: int) -> EvalResult:
         return evaluate(self.greedy_policy, self.config.env_id, episodes, seed,
@@ -106,21 +103,14 @@ class Reinforce:
         returns_t = torch.as_tensor(returns, dtype=torch.float32)
         logits, values = self.net(obs_t)
         advantages = returns_t - values.detach() if cfg.baseline else returns_t
-        if cfg.normalize and len(advantages) > 1:
-            advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
-        loss = policy_gradient_loss(logits, torch.as_tensor(actions), advantages)
-        if cfg.baseline:
-            loss = loss + cfg.vf_coef * (returns_t - values).pow(2).mean()
-        if cfg.ent_coef:
-            entropy = torch.distributions.Categorical(logits=logits).entropy().mean()
-            loss = loss - cfg.ent_coef * entropy
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if cfg.max_grad_norm is not None:
-            torch.nn.utils.clip_grad_norm_(self.net.parameters(), cfg.max_grad_norm)
-        self.optimizer.step()
+        if cfg.normalize:
+            advantages = normalized(advantages)
+        loss = value_and_entropy_step(
+            cfg, self.net, self.optimizer,
+            policy_gradient_loss(logits, torch.as_tensor(actions), advantages), logits,
+            values if cfg.baseline else None, returns_t)
         self.updates += 1
-        return float(loss.detach())
+        return float(loss)
 
     def learn(self, total_steps: int | None = None, run: Run | None = None,
               progress: bool = False) -> Reinforce:
