@@ -191,9 +191,11 @@ def apply(cfg: C, values: dict[str, Any]) -> C:
     names = {f.name for f in dataclasses.fields(cls)}
     expanded: dict[str, Any] = {}
     for key, value in values.items():
-        if isinstance(value, str) and value.startswith("lin_") and f"{key}_schedule" in names:
-            expanded[f"{key}_schedule"] = "linear"
-            value = value[len("lin_"):]
+        schedule = f"{key}_schedule"
+        if schedule in names and schedule not in values:  # a plain number means constant
+            linear = isinstance(value, str) and value.startswith("lin_")
+            expanded[schedule] = "linear" if linear else "constant"
+            value = value[len("lin_"):] if linear else value
         expanded[key] = value
     return dataclasses.replace(cfg, **{k: coerce(cls, k, v) for k, v in expanded.items()})
 
@@ -454,6 +456,9 @@ class ReinforceConfig(BaseConfig):
             raise GanghwaError("episodes_per_update must be at least 1")
         if self.num_envs != 1:
             raise GanghwaError("REINFORCE plays whole episodes on one env; drop --num-envs")
+        if self.device == "cuda":
+            raise GanghwaError("REINFORCE runs on the CPU (its networks are too small to gain "
+                               "from a GPU); drop --device cuda")
 
 
 @dataclass
@@ -480,6 +485,9 @@ class ActorCriticFields:
                                   "to 0", ("constant", "linear"))
 
     def validate_actor_critic(self) -> None:
+        if getattr(self, "device", "auto") == "cuda":
+            raise GanghwaError("the policy-gradient methods run on the CPU (their networks are "
+                               "too small to gain from a GPU); drop --device cuda")
         if not 0.0 <= self.gamma <= 1.0 or not 0.0 <= self.gae_lambda <= 1.0:
             raise GanghwaError(f"gamma and gae_lambda must lie in [0, 1], got {self.gamma} and "
                                f"{self.gae_lambda}")

@@ -38,8 +38,12 @@ class Algo:
         return (self.family, self.name) if self.family else (self.name,)
 
 
-def _dqn_check(env_id: str, env: gym.Env) -> None:
-    dqn.check_spaces(env_id, env.observation_space, env.action_space)
+def _mlp_check(name: str) -> Callable[[str, gym.Env], None]:
+    """Flat Box observations and Discrete actions, named after the algorithm in errors."""
+    def check(env_id: str, env: gym.Env) -> None:
+        dqn.check_spaces(env_id, env.observation_space, env.action_space, name)
+
+    return check
 
 
 def _tabular(name: str, summary: str) -> Algo:
@@ -52,7 +56,7 @@ def _tabular(name: str, summary: str) -> Algo:
 
 ALGOS: dict[str, Algo] = {
     "dqn": Algo("dqn", "DQN with Double, Dueling, hard/Polyak target and epsilon switches",
-                DQNConfig, dqn.train, dqn.load_policy, _dqn_check),
+                DQNConfig, dqn.train, dqn.load_policy, _mlp_check("DQN")),
     **{a.name: a for a in (
         _tabular("value_iteration", "value iteration on the env's model P (DP)"),
         _tabular("policy_iteration", "policy evaluation and greedy improvement on P (DP)"),
@@ -63,13 +67,15 @@ ALGOS: dict[str, Algo] = {
         _tabular("q_learning", "Q-learning: off-policy TD control with a Q-table"),
     )},
     "deep_sarsa": Algo("deep_sarsa", "Deep SARSA: on-policy TD(0) with a Q-network, no replay",
-                       DeepSarsaConfig, deep_sarsa.train, deep_sarsa.load_policy, _dqn_check),
+                       DeepSarsaConfig, deep_sarsa.train, deep_sarsa.load_policy,
+                       _mlp_check("Deep SARSA")),
     "reinforce": Algo("reinforce", "REINFORCE: Monte Carlo policy gradient, optional baseline",
-                      ReinforceConfig, reinforce.train, reinforce.load_policy, _dqn_check),
+                      ReinforceConfig, reinforce.train, reinforce.load_policy,
+                      _mlp_check("REINFORCE")),
     "a2c": Algo("a2c", "A2C: synchronous n-step actor-critic on vector envs (GAE)",
-                A2CConfig, a2c.train, a2c.load_policy, _dqn_check),
+                A2CConfig, a2c.train, a2c.load_policy, _mlp_check("A2C")),
     "ppo": Algo("ppo", "PPO: clipped policy ratio, GAE, minibatch epochs (A2C's loop)",
-                PPOConfig, a2c.train, a2c.load_ppo_policy, _dqn_check),
+                PPOConfig, a2c.train, a2c.load_ppo_policy, _mlp_check("PPO")),
 }
 
 

@@ -77,7 +77,8 @@ class A2C:
         set_threads(cfg.threads, n_params, cfg.num_envs, torch.device("cpu"))
         self.optimizer: torch.optim.Optimizer = (
             torch.optim.RMSprop(self.net.parameters(), lr=cfg.lr, alpha=0.99, eps=1e-5)
-            if cfg.optimizer == "rmsprop" else torch.optim.Adam(self.net.parameters(), lr=cfg.lr))
+            if cfg.optimizer == "rmsprop"
+            else torch.optim.Adam(self.net.parameters(), lr=cfg.lr, eps=1e-5))  # SB3's eps
         self.generator = torch.Generator().manual_seed(cfg.seed)
         self.step = self.episode = self.updates = 0
         self.best_score = -math.inf
@@ -120,7 +121,7 @@ class A2C:
         `progress` (0 to 1, the share of training done) drives the linear schedules.
         """
         cfg = self.config
-        remaining = 1.0 - progress
+        remaining = max(0.0, 1.0 - progress)  # the last rollout can overshoot the budget
         for group in self.optimizer.param_groups:
             group["lr"] = cfg.lr * (remaining if cfg.lr_schedule == "linear" else 1.0)
         clip = cfg.clip_range
@@ -164,6 +165,14 @@ class A2C:
         # A resume seeds its fresh envs too (seed + 1 + episode), so it is repeatable.
         seed = cfg.seed + (1 + self.episode if self.episode else 0)
         envs, obs = make_vec_env(cfg.env_id, cfg.num_envs, seed, cfg.env_kwargs)
+        try:
+            return self._learn(envs, obs, total, run, progress)
+        finally:
+            envs.close()
+
+    def _learn(self, envs: gym.vector.SyncVectorEnv, obs: np.ndarray, total: int,
+               run: Run | None, progress: bool) -> A2C:
+        cfg = self.config
         ep_returns = np.zeros(cfg.num_envs)
         ep_lengths = np.zeros(cfg.num_envs, dtype=np.int64)
         loss = math.nan
@@ -198,7 +207,6 @@ class A2C:
                     raise Diverged(f"the loss became {loss} at step {self.step}; the last good "
                                    "checkpoint is kept. Lower --set lr")
                 session.tick(prev_step)
-        envs.close()
         return self
 
     def save(self, path: str | Path) -> None:

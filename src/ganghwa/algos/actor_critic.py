@@ -44,7 +44,9 @@ def value_and_entropy_step(cfg: _LossConfig, net: ActorCritic, optimizer: torch.
     if values is not None:
         loss = loss + cfg.vf_coef * (returns - values).pow(2).mean()
     if cfg.ent_coef:
-        loss = loss - cfg.ent_coef * torch.distributions.Categorical(logits=logits).entropy().mean()
+        log_probs = torch.log_softmax(logits, dim=-1)
+        entropy = -(log_probs.exp() * log_probs).sum(dim=-1).mean()
+        loss = loss - cfg.ent_coef * entropy
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     if cfg.max_grad_norm is not None:

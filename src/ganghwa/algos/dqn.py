@@ -74,14 +74,15 @@ def td_loss_and_grad(q_taken: torch.Tensor, target: torch.Tensor,
     return loss, diff.mul_(2.0 / diff.numel())
 
 
-def check_spaces(env_id: str, obs_space: gym.Space, action_space: gym.Space) -> None:
-    """DQN's MLP needs a flat Box observation and a Discrete action space."""
+def check_spaces(env_id: str, obs_space: gym.Space, action_space: gym.Space,
+                 algo: str = "DQN") -> None:
+    """An MLP over a flat Box observation, choosing among Discrete actions."""
     if not isinstance(action_space, gym.spaces.Discrete):
-        raise GanghwaError(f"DQN needs a discrete action space, but {env_id} has {action_space} "
+        raise GanghwaError(f"{algo} needs a discrete action space, but {env_id} has {action_space} "
                            "(continuous actions); pick a discrete env such as CartPole-v1 or "
                            "LunarLander-v3")
     if not (isinstance(obs_space, gym.spaces.Box) and len(obs_space.shape) == 1):
-        raise GanghwaError(f"DQN's MLP needs a flat Box observation, but {env_id} has "
+        raise GanghwaError(f"{algo}'s MLP needs a flat Box observation, but {env_id} has "
                            f"{obs_space}; flatten it (gymnasium.wrappers.FlattenObservation) or "
                            "use an env with vector observations")
 
