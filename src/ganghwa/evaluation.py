@@ -54,7 +54,12 @@ def capped(env: gym.Env) -> gym.Env:
 def evaluate(policy: Policy, env_id: str, episodes: int, seed: int,
              env_kwargs: dict[str, Any] | None = None) -> EvalResult:
     """Run `episodes` episodes, episode i reset with seed + i, so results are reproducible."""
-    env = capped(make_env(env_id, env_kwargs=env_kwargs))
+    return play(capped(make_env(env_id, env_kwargs=env_kwargs)), policy, episodes, seed)
+
+
+def play(env: gym.Env, policy: Policy, episodes: int, seed: int) -> EvalResult:
+    """Play `episodes` episodes of `policy` on `env` (reset with seed, seed + 1, ...), then
+    close it: the one episode loop behind evaluation and video recording."""
     returns = np.zeros(episodes)
     lengths = np.zeros(episodes, dtype=np.int64)
     try:

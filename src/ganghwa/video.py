@@ -8,12 +8,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from gymnasium.wrappers import RecordVideo
 
 from ganghwa.envs import make_env
 from ganghwa.errors import GanghwaError
-from ganghwa.evaluation import Policy, capped
+from ganghwa.evaluation import Policy, capped, play
 
 
 def record(policy: Policy, env_id: str, out_dir: Path, episodes: int = 1, fmt: str = "mp4",
@@ -32,16 +31,7 @@ def record(policy: Policy, env_id: str, out_dir: Path, episodes: int = 1, fmt: s
         frames_dir = Path(tmp) / "frames"  # RecordVideo warns when its folder exists already
         env = RecordVideo(env, str(frames_dir), episode_trigger=lambda _: True,
                           name_prefix=prefix, disable_logger=True)
-        try:
-            for i in range(episodes):
-                obs, _ = env.reset(seed=seed + i)
-                done = False
-                while not done:
-                    action = policy(np.asarray(obs)[None])[0]
-                    obs, _, terminated, truncated, _ = env.step(action)
-                    done = terminated or truncated
-        finally:
-            env.close()
+        play(env, policy, episodes, seed)  # RecordVideo writes one file per episode
         written = []
         for mp4 in sorted(frames_dir.glob("*.mp4")):
             target = out_dir / (mp4.stem + (".gif" if fmt == "gif" else ".mp4"))
