@@ -19,6 +19,7 @@ from ganghwa.config import (
     TabularConfig,
 )
 from ganghwa.errors import GanghwaError, did_you_mean
+from ganghwa.session import entry_point
 
 
 @dataclass(frozen=True)
@@ -67,15 +68,15 @@ ALGOS: dict[str, Algo] = {
         _tabular("q_learning", "Q-learning: off-policy TD control with a Q-table"),
     )},
     "deep_sarsa": Algo("deep_sarsa", "Deep SARSA: on-policy TD(0) with a Q-network, no replay",
-                       DeepSarsaConfig, deep_sarsa.train, deep_sarsa.load_policy,
+                       DeepSarsaConfig, entry_point(deep_sarsa.DeepSarsa), deep_sarsa.load_policy,
                        _mlp_check("Deep SARSA")),
     "reinforce": Algo("reinforce", "REINFORCE: Monte Carlo policy gradient, optional baseline",
-                      ReinforceConfig, reinforce.train, reinforce.load_policy,
+                      ReinforceConfig, entry_point(reinforce.Reinforce), reinforce.load_policy,
                       _mlp_check("REINFORCE")),
     "a2c": Algo("a2c", "A2C: synchronous n-step actor-critic on vector envs (GAE)",
-                A2CConfig, a2c.train, a2c.load_policy, _mlp_check("A2C")),
+                A2CConfig, entry_point(a2c.A2C), a2c.load_policy, _mlp_check("A2C")),
     "ppo": Algo("ppo", "PPO: clipped policy ratio, GAE, minibatch epochs (A2C's loop)",
-                PPOConfig, a2c.train, a2c.load_ppo_policy, _mlp_check("PPO")),
+                PPOConfig, entry_point(a2c.A2C), a2c.load_ppo_policy, _mlp_check("PPO")),
 }
 
 

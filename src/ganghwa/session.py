@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
@@ -65,6 +65,26 @@ class Session:
             agent.save_state(self.run.latest, self.logger.elapsed)
         if self.interrupted.flag:
             agent.stop_reason = "interrupted"
+
+
+class _Trainable(Learner, Protocol):
+    def load_state_dict(self, state: dict[str, Any]) -> None: ...
+
+    def learn(self, total_steps: int | None = None, run: Run | None = None,
+              progress: bool = False) -> Any: ...
+
+
+def entry_point(factory: Callable[..., _Trainable]) -> Callable[..., Any]:
+    """The registry's `train(cfg, run, progress, resume_from)` for an agent class built as
+    `factory(config=cfg)`: fresh, or restored from a full checkpoint, then trained."""
+    def train(cfg: Any, run: Run | None, progress: bool = True,
+              resume_from: dict[str, Any] | None = None) -> Any:
+        agent = factory(config=cfg)
+        if resume_from is not None:
+            agent.load_state_dict(resume_from)
+        return agent.learn(cfg.total_steps, run=run, progress=progress)
+
+    return train
 
 
 @contextmanager

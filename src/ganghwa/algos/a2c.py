@@ -25,6 +25,7 @@ import torch
 
 from ganghwa.algos.actor_critic import (
     build_network,
+    check_finite,
     greedy,
     normalized,
     policy_gradient_loss,
@@ -35,7 +36,7 @@ from ganghwa.algos.actor_critic import (
     save_training_state,
     value_and_entropy_step,
 )
-from ganghwa.algos.dqn import Diverged, check_spaces
+from ganghwa.algos.dqn import check_spaces
 from ganghwa.buffers import compute_gae
 from ganghwa.config import A2CConfig, PPOConfig, apply
 from ganghwa.envs import env_spaces, make_vec_env
@@ -203,9 +204,7 @@ class A2C:
                     obs = next_obs
                 self.step += cfg.n_steps * cfg.num_envs
                 loss = self.update(progress=self.step / total)
-                if not math.isfinite(loss):
-                    raise Diverged(f"the loss became {loss} at step {self.step}; the last good "
-                                   "checkpoint is kept. Lower --set lr")
+                check_finite(loss, self.step)
                 session.tick(prev_step)
         return self
 
@@ -223,14 +222,6 @@ class A2C:
 def PPO(env: str | None = None, config: PPOConfig | None = None, **hp: Any) -> A2C:
     """PPO: the same loop with PPOConfig's defaults (clipped ratio, minibatch epochs, λ 0.95)."""
     return A2C(env, config or PPOConfig(), **hp)
-
-
-def train(cfg: A2CConfig | PPOConfig, run: Run | None, progress: bool = True,
-          resume_from: dict[str, Any] | None = None) -> A2C:
-    agent = A2C(config=cfg)
-    if resume_from is not None:
-        agent.load_state_dict(resume_from)
-    return agent.learn(cfg.total_steps, run=run, progress=progress)
 
 
 load_policy = policy_loader(A2CConfig)

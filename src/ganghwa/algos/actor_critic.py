@@ -7,6 +7,7 @@ keeps its own loop.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
@@ -15,6 +16,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
+from ganghwa.algos.dqn import Diverged
 from ganghwa.config import BaseConfig, apply
 from ganghwa.envs import env_spaces
 from ganghwa.errors import GanghwaError
@@ -53,6 +55,13 @@ def value_and_entropy_step(cfg: _LossConfig, net: ActorCritic, optimizer: torch.
         torch.nn.utils.clip_grad_norm_(net.parameters(), cfg.max_grad_norm)
     optimizer.step()
     return loss.detach()
+
+
+def check_finite(loss: float, step: int) -> None:
+    """A NaN or infinite loss stops the run; the last good checkpoint stays."""
+    if not math.isfinite(loss):
+        raise Diverged(f"the loss became {loss} at step {step}; the last good checkpoint is "
+                       "kept. Lower --set lr")
 
 
 def normalized(advantages: torch.Tensor) -> torch.Tensor:

@@ -160,14 +160,6 @@ class DeepSarsa:
             self.rng.bit_generator.state = state["rng"]["numpy"]
 
 
-def train(cfg: DeepSarsaConfig, run: Run | None, progress: bool = True,
-          resume_from: dict[str, Any] | None = None) -> DeepSarsa:
-    agent = DeepSarsa(cfg.env_id, config=cfg)
-    if resume_from is not None:
-        agent.load_state_dict(resume_from)
-    return agent.learn(cfg.total_steps, run=run, progress=progress)
-
-
 def load_policy(state: dict[str, Any]) -> Callable[[np.ndarray], np.ndarray]:
     """The greedy policy of a checkpoint: the network alone, on the CPU."""
     cfg = apply(DeepSarsaConfig(), state["config"])

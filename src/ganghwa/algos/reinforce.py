@@ -20,6 +20,7 @@ import torch
 
 from ganghwa.algos.actor_critic import (
     build_network,
+    check_finite,
     greedy,
     normalized,
     policy_gradient_loss,
@@ -30,7 +31,7 @@ from ganghwa.algos.actor_critic import (
     save_training_state,
     value_and_entropy_step,
 )
-from ganghwa.algos.dqn import Diverged, check_spaces
+from ganghwa.algos.dqn import check_spaces
 from ganghwa.buffers import discounted_returns
 from ganghwa.config import ReinforceConfig, apply
 from ganghwa.envs import make_env
@@ -142,9 +143,7 @@ class Reinforce:
                 if self.episode % cfg.episodes_per_update == 0:
                     loss = self.update(np.stack(batch["obs"]), np.array(batch["actions"]),
                                        np.array(batch["rewards"]), np.array(batch["ends"]))
-                    if not math.isfinite(loss):
-                        raise Diverged(f"the loss became {loss} at step {self.step}; the last "
-                                       "good checkpoint is kept. Lower --set lr")
+                    check_finite(loss, self.step)
                     for values in batch.values():
                         values.clear()
                 session.logger.episode(self.step, self.episode, ret, length, 0.0, loss)
@@ -161,14 +160,6 @@ class Reinforce:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         restore(self, state)
-
-
-def train(cfg: ReinforceConfig, run: Run | None, progress: bool = True,
-          resume_from: dict[str, Any] | None = None) -> Reinforce:
-    agent = Reinforce(config=cfg)
-    if resume_from is not None:
-        agent.load_state_dict(resume_from)
-    return agent.learn(cfg.total_steps, run=run, progress=progress)
 
 
 load_policy = policy_loader(ReinforceConfig)
