@@ -55,6 +55,7 @@ PG_EVAL_EVERY, PG_EVAL_SEED = 10_000, 10_000
 
 
 def run_ganghwa_pg(algo: str, env_id: str, seed: int, steps: int | None) -> dict[str, Any]:
+    from ganghwa.algos.a2c import A2C  # PPO is A2C's loop with a PPOConfig
     from ganghwa.config import apply, preset_values
     from ganghwa.registry import get_algo
 
@@ -64,8 +65,9 @@ def run_ganghwa_pg(algo: str, env_id: str, seed: int, steps: int | None) -> dict
                                  "total_steps": steps or PG_BUDGET[algo],
                                  "eval_every": PG_EVAL_EVERY, "eval_episodes": EVAL_EPISODES,
                                  "stop_at": THRESHOLD[env_id]})
-    start = time.perf_counter()
-    agent = entry.train(cfg, None, progress=False)
+    agent = A2C(config=cfg)
+    start = time.perf_counter()  # learn() only, as for SB3 below (and as SB3's fps counts)
+    agent.learn(cfg.total_steps, progress=False)
     seconds = time.perf_counter() - start
     return _finish("ganghwa", env_id, seed, agent.step, seconds, agent.greedy_policy)
 
@@ -125,8 +127,9 @@ def run_ganghwa(env_id: str, seed: int, mode: str, steps: int | None) -> dict[st
         cfg = apply(DQNConfig(), {**values, "seed": seed, "env_id": env_id})
         if steps:
             cfg = apply(cfg, {"total_steps": steps})
-    start = time.perf_counter()
-    model = DQN(env_id, config=cfg).learn(cfg.total_steps)
+    model = DQN(env_id, config=cfg)
+    start = time.perf_counter()  # learn() only, as for SB3 below (and as SB3's fps counts)
+    model.learn(cfg.total_steps)
     seconds = time.perf_counter() - start
     # The final model is evaluated: when the run stopped early it is the one that reached
     # stop_at; otherwise no best-model selection is used, as for SB3.

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -133,3 +134,34 @@ class ManualBackprop:
                 torch.sum(grad_h, 0, out=grads[2 * i + 1])
                 if i > 0:
                     grad_h = grad_h @ weights[2 * i]
+
+
+class NumpyActor:
+    """Greedy actions for a few observations through numpy views of the live CPU weights.
+
+    Why: acting is one tiny forward pass per env step, where torch's per-call dispatch (~5 µs
+    an op) costs more than the arithmetic; numpy's is ~1 µs, which makes acting ~2.5x cheaper.
+    The arrays share memory with the flat weights, so every in-place update is seen at once.
+    """
+
+    def __init__(self, weights: Sequence[torch.Tensor], activation: str, dueling: bool):
+        self.weights = [w.detach().numpy() for w in weights]
+        self.activation = activation
+        self.dueling = dueling
+
+    def q_values(self, obs: np.ndarray) -> np.ndarray:
+        w = self.weights
+        n_hidden = (len(w) - (4 if self.dueling else 2)) // 2
+        h = np.asarray(obs, dtype=np.float32)
+        for i in range(n_hidden):
+            h = h @ w[2 * i].T
+            h += w[2 * i + 1]
+            if self.activation == "relu":
+                np.maximum(h, 0.0, out=h)
+            else:
+                np.tanh(h, out=h)
+        if not self.dueling:
+            return h @ w[-2].T + w[-1]
+        w_v, b_v, w_a, b_a = w[-4:]
+        advantages = h @ w_a.T + b_a
+        return (h @ w_v.T + b_v) + advantages - advantages.mean(axis=1, keepdims=True)

@@ -60,10 +60,10 @@ class ReplayBuffer:
     def sample(self, batch_size: int, rng: np.random.Generator) -> Batch:
         """Uniform sample with replacement, as in DQN (Mnih et al. 2015) and SB3."""
         idx = torch.from_numpy(rng.integers(0, self.size, size=batch_size))
-        v = self._views
-        non_blocking = self.device.type == "cuda"
-        return Batch(*(v[name][idx].to(self.device, non_blocking=non_blocking)
-                       for name in self.FIELDS))
+        rows = [torch.index_select(self._views[name], 0, idx) for name in self.FIELDS]
+        if self.device.type != "cpu":
+            rows = [r.to(self.device, non_blocking=True) for r in rows]
+        return Batch(*rows)
 
     def state_dict(self) -> dict[str, object]:
         """The filled part as tensors (checkpoints load with weights_only=True)."""

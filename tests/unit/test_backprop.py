@@ -87,3 +87,20 @@ def test_flat_parameters_are_shared_views():
     assert [v.shape for v in views] == [p.shape for p in net.parameters()]
     assert all(p.grad is not None and p.grad.data_ptr() == v.data_ptr()
                for p, v in zip(net.parameters(), views, strict=True))
+
+
+@pytest.mark.parametrize("activation,dueling", itertools.product(("relu", "tanh"), (False, True)))
+def test_numpy_actor_matches_the_torch_network_through_updates(activation, dueling, tmp_path):
+    # The numpy views must follow the weights through Adam steps, target copies and a load.
+    model = DQN("CartPole-v1", hidden=(16, 8), activation=activation, dueling=dueling,
+                batch_size=8, learning_starts=0, seed=3, device="cpu").learn(200)
+    obs = np.random.default_rng(0).standard_normal((5, 4)).astype(np.float32)
+    with torch.no_grad():
+        expected = model.q_net(torch.from_numpy(obs)).numpy()
+    assert model._numpy_actor is not None
+    np.testing.assert_allclose(model._numpy_actor.q_values(obs), expected, rtol=1e-5, atol=1e-6)
+    model.save(tmp_path / "m.pt")
+    other = DQN("CartPole-v1", hidden=(16, 8), activation=activation, dueling=dueling, seed=9)
+    other.load_state_dict(torch.load(tmp_path / "m.pt", weights_only=True))
+    assert other._numpy_actor is not None
+    np.testing.assert_allclose(other._numpy_actor.q_values(obs), expected, rtol=1e-5, atol=1e-6)

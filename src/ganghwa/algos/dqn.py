@@ -23,7 +23,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ganghwa.backprop import ManualBackprop, flatten_parameters, param_views
+from ganghwa.backprop import ManualBackprop, NumpyActor, flatten_parameters, param_views
 from ganghwa.buffers import Batch, ReplayBuffer
 from ganghwa.config import DQNConfig, apply
 from ganghwa.envs import env_spaces, make_vec_env, restore_env_state, snapshot_env_state
@@ -31,6 +31,7 @@ from ganghwa.errors import GanghwaError
 from ganghwa.evaluation import EvalResult, evaluate
 from ganghwa.logging import Logger
 from ganghwa.nets import QNetwork
+from ganghwa.optim import FusedStep
 from ganghwa.run import Run, load_checkpoint, save_checkpoint
 from ganghwa.runtime import pick_device, seed_everything, set_threads
 from ganghwa.schedules import crossings, epsilon
@@ -121,10 +122,14 @@ class DQN:
         assert self._flat.grad is not None
         self._backprop = ManualBackprop(self.q_net, param_views(self._flat.grad, self._weights),
                                         cfg.batch_size)
+        self._numpy_actor = (NumpyActor(self._weights, cfg.activation, cfg.dueling)
+                             if self.device.type == "cpu" else None)
         optim_cls = torch.optim.AdamW if cfg.optimizer == "adamw" else torch.optim.Adam
         fused = self.device.type in ("cpu", "cuda")
         self.optimizer = optim_cls([self._flat], lr=cfg.lr, amsgrad=cfg.amsgrad,
                                    weight_decay=cfg.weight_decay, fused=fused, foreach=not fused)
+        self._optimizer_step = (FusedStep(self.optimizer, self._flat).step if fused
+                                else self.optimizer.step)
         self.replay_buffer = ReplayBuffer(cfg.buffer_size, obs_space.shape, np.float32,
                                           self.device)
         self.rng = np.random.default_rng(cfg.seed)
@@ -157,9 +162,12 @@ class DQN:
         random_actions = self.rng.integers(self.n_actions, size=n)
         if explore.all():
             return random_actions
-        q_values = self._backprop.forward(
-            torch.as_tensor(obs, dtype=torch.float32, device=self.device), self._weights)
-        greedy = q_values.argmax(dim=1).cpu().numpy()
+        if self._numpy_actor is not None:
+            greedy = self._numpy_actor.q_values(obs).argmax(axis=1)
+        else:
+            q_values = self._backprop.forward(
+                torch.as_tensor(obs, dtype=torch.float32, device=self.device), self._weights)
+            greedy = q_values.argmax(dim=1).cpu().numpy()
         return np.where(explore, random_actions, greedy)
 
     def greedy_policy(self, obs: np.ndarray) -> np.ndarray:
@@ -219,8 +227,13 @@ class DQN:
         if cfg.grad_clip_value is not None:
             torch.nn.utils.clip_grad_value_(self._flat, cfg.grad_clip_value)
         if cfg.max_grad_norm is not None:
-            torch.nn.utils.clip_grad_norm_(self._flat, cfg.max_grad_norm, foreach=True)
-        self.optimizer.step()
+            # clip_grad_norm_'s arithmetic on the one flat grad, without its per-call list work
+            # (~150 µs of an update at 256-256 on CPU).
+            grad = self._flat.grad
+            assert grad is not None
+            norm = torch.linalg.vector_norm(grad)
+            grad.mul_(torch.clamp(cfg.max_grad_norm / (norm + 1e-6), max=1.0))
+        self._optimizer_step()
         self._loss_sum += loss.detach()
         self._loss_count += 1
         self.updates += 1
