@@ -2,6 +2,7 @@
 
     python benchmarks/policy_gradient.py --seeds 5                      # reinforce, a2c, ppo
     python benchmarks/policy_gradient.py --seeds 5 --algos ppo --env LunarLander-v3
+    python benchmarks/policy_gradient.py --seeds 5 --algos a3c --set backend=ray
 
 Each seed trains the `tuned` preset to its full budget (no early stop) in a fresh process, one
 after another; the final greedy policy is evaluated on 20 fresh episodes ("solved": >= 475
@@ -14,18 +15,20 @@ import argparse
 import multiprocessing as mp
 import statistics
 import time
+from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 THRESHOLD = {"CartPole-v1": 475.0, "LunarLander-v3": 200.0}
 
 
-def run(algo: str, env_id: str, seed: int) -> dict[str, Any]:
+def run(algo: str, env_id: str, seed: int, extra: dict[str, str]) -> dict[str, Any]:
     from ganghwa.config import apply, preset_values
     from ganghwa.registry import get_algo
 
     entry = get_algo(algo)
     values, _ = preset_values("tuned", algo, env_id)
-    cfg = apply(entry.config(), {**values, "env_id": env_id, "seed": seed, "eval_every": 0})
+    cfg = apply(entry.config(), {**values, "env_id": env_id, "seed": seed, "eval_every": 0,
+                                 **extra})
     start = time.perf_counter()
     agent = entry.train(cfg, None, progress=False)
     seconds = time.perf_counter() - start
@@ -38,19 +41,25 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--algos", nargs="+", default=["reinforce", "a2c", "ppo"])
     parser.add_argument("--env", default="CartPole-v1", choices=tuple(THRESHOLD))
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="settings over the preset, e.g. backend=ray")
     args = parser.parse_args()
+    from ganghwa.config import parse_set
+
+    extra = parse_set(args.set)
     ctx = mp.get_context("spawn")
     for algo in args.algos:
         rows = []
         for seed in range(args.seeds):
-            with ctx.Pool(1) as pool:
-                row = pool.apply(run, (algo, args.env, seed))
+            # not a Pool: its daemonic processes could not start A3C's workers
+            with ProcessPoolExecutor(1, mp_context=ctx) as pool:
+                row = pool.submit(run, algo, args.env, seed, extra).result()
             rows.append(row)
             print(f"{algo} seed {seed}: eval {row['eval_mean']:.1f} after {row['steps']} steps, "
                   f"{row['seconds']:.1f} s ({row['steps'] / row['seconds']:,.0f} steps/s)",
                   flush=True)
         solved = sum(r["eval_mean"] >= THRESHOLD[args.env] for r in rows)
-        print(f"{algo}: {solved}/{len(rows)} seeds solved, median wall time "
+        print(f"{algo} {extra or ''}: {solved}/{len(rows)} seeds solved, median wall time "
               f"{statistics.median(r['seconds'] for r in rows):.1f} s\n", flush=True)
 
 

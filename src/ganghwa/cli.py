@@ -37,7 +37,10 @@ EPILOGS = {
   ganghwa train dqn my_env:MyEnv --steps 20000     # your own gymnasium.Env class
   ganghwa train q_learning FrozenLake-v1 --env-kw map_name=8x8 is_slippery=false
   ganghwa train sarsa CliffWalking-v1 --steps 100000
-  ganghwa train value_iteration ganghwa/GridWorld-v0 --set gamma=0.9""",
+  ganghwa train value_iteration ganghwa/GridWorld-v0 --set gamma=0.9
+  ganghwa train ppo LunarLander-v3
+  ganghwa train a3c CartPole-v1 --workers 2 --backend local
+  RAY_ADDRESS=auto ganghwa train a3c CartPole-v1 --workers 8 --backend ray""",
     "solve": """examples:
   ganghwa solve value_iteration ganghwa/GridWorld-v0
   ganghwa solve policy_iteration FrozenLake-v1 --gamma 0.99 --png frozenlake.png
@@ -95,6 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="keyword arguments for the env, e.g. map_name=8x8 is_slippery=false")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), help="torch device")
     p.add_argument("--num-envs", type=int, help="vectorized envs stepped together")
+    p.add_argument("--workers", type=int, help="a3c: actor-learner processes (default 2)")
+    p.add_argument("--backend", choices=("local", "ray"),
+                   help="a3c: local (torch.multiprocessing, Hogwild) or ray (joins RAY_ADDRESS)")
     p.add_argument("--out", default="runs", help="parent folder of run folders (default runs/)")
     p.add_argument("--video", action=argparse.BooleanOptionalAction, default=None,
                    help="record a video at the end (default on)")
@@ -158,7 +164,11 @@ def resolve_train_config(args: argparse.Namespace) -> tuple[BaseConfig, str]:
         preset, note = "none", f"no tuned preset for {args.env}: using the general defaults"
     flags = {"algo": algo.name, "env_id": args.env, "preset": preset, "total_steps": args.steps,
              "seed": args.seed, "device": args.device, "num_envs": args.num_envs,
-             "video": args.video, "env_kwargs": parse_env_kwargs(args.env_kw) or None}
+             "video": args.video, "env_kwargs": parse_env_kwargs(args.env_kw) or None,
+             "workers": args.workers, "backend": args.backend}
+    if (args.workers or args.backend) and not hasattr(algo.config(), "workers"):
+        raise GanghwaError(f"--workers and --backend apply to a3c, not {algo.name}; "
+                           "drop them or use `ganghwa train a3c`")
     cfg = apply(algo.config(), values)
     cfg = apply(cfg, {k: v for k, v in flags.items() if v is not None})
     cfg = apply(cfg, overrides)

@@ -540,3 +540,40 @@ class PPOConfig(ActorCriticFields, BaseConfig):
     def validate(self) -> None:
         super().validate()
         self.validate_actor_critic()
+
+
+@dataclass
+class A3CConfig(ActorCriticFields, BaseConfig):
+    """A3C (Mnih et al. 2016): asynchronous actor-learners updating one global network.
+
+    Each worker steps its own env for n_steps, computes the actor-critic gradient on its copy
+    of the weights and applies it to the global network without waiting for the others: in
+    shared memory (backend local, Hogwild) or through the learner process (backend ray).
+    """
+
+    algo: str = hp("a3c", "algorithm name")
+    total_steps: int = hp(200_000, "env steps to train for (summed over all workers)")
+    num_envs: int = hp(1, "envs per worker, stepped together")
+    workers: int = hp(2, "actor-learner processes (--workers)")
+    backend: str = hp("local", "local: torch.multiprocessing, shared memory (Hogwild); "
+                      "ray: Ray actors, joining RAY_ADDRESS's cluster if set (--backend)",
+                      ("local", "ray"))
+    max_restarts: int = hp(3, "replacements per worker for one that dies, before the run stops")
+    n_steps: int = hp(20, "steps per worker between its gradient messages (t_max)")
+    optimizer: str = hp("adam", "the global network's optimizer; its state is shared",
+                        ("rmsprop", "adam"))
+    lr: float = hp(1e-3, "learning rate")
+    ent_coef: float = hp(0.01, "entropy bonus weight")
+    max_grad_norm: float | None = hp(40.0, "clip each worker's gradient norm; none = off")
+
+    def validate(self) -> None:
+        super().validate()
+        self.validate_actor_critic()
+        if self.workers < 1:
+            raise GanghwaError(f"workers must be at least 1, got {self.workers}; "
+                               "use --workers 2")
+        if self.max_restarts < 0:
+            raise GanghwaError(f"max_restarts must be 0 or more, got {self.max_restarts}")
+        if self.n_epochs != 1 or self.batch_size or self.clip_range is not None:
+            raise GanghwaError("A3C takes one gradient per rollout: leave n_epochs, batch_size "
+                               "and clip_range at their defaults (PPO has them)")

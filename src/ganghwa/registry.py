@@ -8,9 +8,10 @@ from typing import Any
 
 import gymnasium as gym
 
-from ganghwa.algos import a2c, deep_sarsa, dqn, reinforce, tabular
+from ganghwa.algos import a2c, a3c, deep_sarsa, dqn, reinforce, tabular
 from ganghwa.config import (
     A2CConfig,
+    A3CConfig,
     BaseConfig,
     DeepSarsaConfig,
     DQNConfig,
@@ -77,6 +78,8 @@ ALGOS: dict[str, Algo] = {
                 A2CConfig, entry_point(a2c.A2C), a2c.load_policy, _mlp_check("A2C")),
     "ppo": Algo("ppo", "PPO: clipped policy ratio, GAE, minibatch epochs (A2C's loop)",
                 PPOConfig, entry_point(a2c.A2C), a2c.load_ppo_policy, _mlp_check("PPO")),
+    "a3c": Algo("a3c", "A3C: asynchronous actor-learners on one global network (local or Ray)",
+                A3CConfig, entry_point(a3c.A3C), a3c.load_policy, _mlp_check("A3C")),
 }
 
 

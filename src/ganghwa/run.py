@@ -126,9 +126,16 @@ class Run:
         return self.path / "evaluations.csv"
 
     def append_evaluation(self, step: int, mean: float, std: float) -> None:
-        new = not self.evaluations_path.exists()
-        with self.evaluations_path.open("a") as f:
-            f.write(("step,mean,std\n" if new else "") + f"{step},{mean:.6g},{std:.6g}\n")
+        _append_row(self.evaluations_path, "step,mean,std", f"{step},{mean:.6g},{std:.6g}")
+
+    @property
+    def restarts_path(self) -> Path:
+        """Workers that died and were replaced (A3C): step, worker, reason."""
+        return self.path / "restarts.csv"
+
+    def append_restart(self, step: int, worker: int, reason: str) -> None:
+        _append_row(self.restarts_path, "step,worker,reason",
+                    f"{step},{worker},{reason.replace(',', ';')}")
 
     @property
     def eval_path(self) -> Path:
@@ -156,6 +163,13 @@ class Run:
         writer.writeheader()
         writer.writerows(rows)
         atomic_write_text(self.progress_path, out.getvalue())
+
+
+def _append_row(path: Path, header: str, row: str) -> None:
+    """One CSV line, and the header first if the file is new (a log only ever appended to)."""
+    new = not path.exists()
+    with path.open("a") as f:
+        f.write((header + "\n" if new else "") + row + "\n")
 
 
 def read_progress(path: Path) -> dict[str, list[float]]:

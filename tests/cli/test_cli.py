@@ -209,7 +209,7 @@ def _curve(run: Path) -> list[tuple[str, ...]]:
 
 
 def test_ctrl_c_saves_and_resume_reproduces_the_uninterrupted_curve(tmp_path):
-    args = ["train", "--steps", "12000", "--seed", "7", "--no-video", "--no-progress", "--set",
+    args = ["train", "--steps", "24000", "--seed", "7", "--no-video", "--no-progress", "--set",
             "hidden=64,64", "learning_starts=500", "train_freq=4", "gradient_steps=1",
             "eval_every=0", "checkpoint_every=100000", "target_update_interval=200"]
     (tmp_path / "a").mkdir()
@@ -236,7 +236,7 @@ def test_ctrl_c_saves_and_resume_reproduces_the_uninterrupted_curve(tmp_path):
     run = progress.parent
     interrupted_at = torch.load(run / "checkpoints" / "latest.pt",
                                 weights_only=True)["counters"]["step"]
-    assert 0 < interrupted_at < 12000
+    assert 0 < interrupted_at < 24000
 
     resumed = ganghwa("resume", str(run), "--no-progress", cwd=tmp_path / "b")
     assert resumed.returncode == 0, resumed.stderr
@@ -315,3 +315,36 @@ def test_ppo_preset_from_rl_zoo_runs_through_the_cli(tmp_path):
     assert 'lr_schedule = "linear"' in config and "n_epochs = 20" in config
     result = ganghwa("train", "ppo", "--set", "clip_range=-0.1", cwd=tmp_path)
     assert result.returncode == 2 and "clip_range must be positive" in result.stderr
+
+
+def test_a3c_trains_with_local_workers_and_resumes(tmp_path):
+    result = ganghwa("train", "a3c", "CartPole-v1", "--workers", "2", "--backend", "local",
+                     "--steps", "6000", "--no-video", "--no-progress", "--set",
+                     "eval_every=3000", "checkpoint_every=3000", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    run = only_run(tmp_path / "runs")
+    config = (run / "config.toml").read_text()
+    assert "workers = 2" in config and 'backend = "local"' in config
+    with (run / "progress.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) > 50 and 3000 < int(rows[-1]["step"]) <= 6000 + 2 * 20
+    assert torch.load(run / "checkpoints" / "latest.pt", weights_only=True)["counters"][
+        "step"] >= 6000
+    assert not (run / "restarts.csv").exists()
+    result = ganghwa("resume", str(run), "--steps", "9000", "--no-video", "--no-progress",
+                     cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    state = torch.load(run / "checkpoints" / "latest.pt", weights_only=True)
+    assert state["counters"]["step"] >= 9000
+
+
+@pytest.mark.parametrize("args,message", [
+    (["a3c", "--workers", "0"], "use --workers 2"),
+    (["dqn", "--workers", "2"], "apply to a3c, not dqn"),
+    (["a3c", "--backend", "spark"], "invalid choice"),
+    (["a3c", "--set", "n_epochs=4"], "A3C takes one gradient per rollout"),
+])
+def test_a3c_bad_input_is_one_line_and_exit_2(args, message, tmp_path):
+    result = ganghwa("train", *args, cwd=tmp_path)
+    assert result.returncode == 2 and message in result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "runs").exists()

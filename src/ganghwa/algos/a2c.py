@@ -16,34 +16,40 @@ A2C is one epoch over the whole rollout; PPO is the same loop with PPOConfig's d
 from __future__ import annotations
 
 import math
-from pathlib import Path
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import gymnasium as gym
 import numpy as np
 import torch
 
 from ganghwa.algos.actor_critic import (
+    PolicyMethods,
+    actor_critic_loss,
     build_network,
     check_finite,
-    greedy,
+    gradient_step,
     normalized,
     policy_gradient_loss,
     policy_loader,
-    predict,
-    restore,
-    save_model,
-    save_training_state,
-    value_and_entropy_step,
 )
 from ganghwa.algos.dqn import check_spaces
 from ganghwa.buffers import compute_gae
-from ganghwa.config import A2CConfig, PPOConfig, apply
+from ganghwa.config import A2CConfig, A3CConfig, PPOConfig, apply
 from ganghwa.envs import env_spaces, make_vec_env
-from ganghwa.evaluation import EvalResult, evaluate
 from ganghwa.run import Run
 from ganghwa.runtime import seed_everything, set_threads
 from ganghwa.session import learning_session
+
+
+class Rollout(NamedTuple):
+    """One rollout, flattened over (step, env): what the loss needs."""
+
+    obs: torch.Tensor
+    actions: torch.Tensor
+    log_probs: torch.Tensor
+    advantages: torch.Tensor
+    returns: torch.Tensor
 
 
 def ppo_clip_loss(log_probs: torch.Tensor, old_log_probs: torch.Tensor,
@@ -54,7 +60,7 @@ def ppo_clip_loss(log_probs: torch.Tensor, old_log_probs: torch.Tensor,
     return -torch.min(ratio * advantages, clipped * advantages).mean()
 
 
-class A2C:
+class A2C(PolicyMethods):
     """An actor-critic learned from synchronous rollouts of several envs (A2C, or PPO).
 
     >>> agent = A2C("CartPole-v1", num_envs=8).learn(500_000)
@@ -62,8 +68,8 @@ class A2C:
     >>> action, _ = agent.predict(obs)
     """
 
-    def __init__(self, env: str | None = None, config: A2CConfig | PPOConfig | None = None,
-                 **hp: Any):
+    def __init__(self, env: str | None = None,
+                 config: A2CConfig | PPOConfig | A3CConfig | None = None, **hp: Any):
         """`env` (default: the config's, CartPole-v1) and `hp` override `config`."""
         cfg = apply(config or A2CConfig(), {**({"env_id": env} if env else {}), **hp})
         cfg.validate()
@@ -95,17 +101,8 @@ class A2C:
         self._rewards = np.zeros(shape)
         self._terminated = np.zeros(shape)
         self._ends = np.zeros(shape)
-
-    def greedy_policy(self, obs: np.ndarray) -> np.ndarray:
-        return greedy(self.net, obs, self.action_start)
-
-    def predict(self, obs: np.ndarray, deterministic: bool = True) -> tuple[np.ndarray, None]:
-        """SB3's signature: the most probable action, or a sample from π."""
-        return predict(self, obs, deterministic)
-
-    def evaluate(self, episodes: int, seed: int) -> EvalResult:
-        return evaluate(self.greedy_policy, self.config.env_id, episodes, seed,
-                        self.config.env_kwargs)
+        self._ep_returns = np.zeros(cfg.num_envs)
+        self._ep_lengths = np.zeros(cfg.num_envs, dtype=np.int64)
 
     def _act(self, obs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Sampled actions, their log-probabilities and the state values."""
@@ -115,6 +112,35 @@ class A2C:
             actions = torch.multinomial(log_probs.exp(), 1, generator=self.generator)
         return (actions.squeeze(1).numpy(), log_probs.gather(1, actions).squeeze(1).numpy(),
                 values.numpy())
+
+    def rollout_batch(self) -> Rollout:
+        """The rollout in the buffers as flat tensors, with GAE advantages and returns."""
+        cfg = self.config
+        with torch.no_grad():
+            next_values = self.net.critic(torch.as_tensor(
+                self._next_obs.reshape(-1, self._next_obs.shape[-1]))).squeeze(-1)
+        advantages, returns = compute_gae(
+            self._rewards, self._values, next_values.numpy().reshape(self._values.shape),
+            self._terminated, self._ends, cfg.gamma, cfg.gae_lambda)
+        return Rollout(torch.as_tensor(self._obs.reshape(-1, self._obs.shape[-1])),
+                       torch.as_tensor(self._actions.reshape(-1)),
+                       torch.as_tensor(self._log_probs.reshape(-1)),
+                       torch.as_tensor(advantages.reshape(-1), dtype=torch.float32),
+                       torch.as_tensor(returns.reshape(-1), dtype=torch.float32))
+
+    def loss(self, batch: Rollout, idx: torch.Tensor | slice, clip: float | None
+             ) -> torch.Tensor:
+        """The actor-critic loss on rows `idx` of a rollout (PPO's clipped one if `clip`)."""
+        cfg = self.config
+        logits, values = self.net(batch.obs[idx])
+        adv = normalized(batch.advantages[idx]) if cfg.normalize else batch.advantages[idx]
+        if clip is None:
+            policy_loss = policy_gradient_loss(logits, batch.actions[idx], adv)
+        else:
+            log_probs = torch.log_softmax(logits, dim=1).gather(
+                1, batch.actions[idx].unsqueeze(1)).squeeze(1)
+            policy_loss = ppo_clip_loss(log_probs, batch.log_probs[idx], adv, clip)
+        return actor_critic_loss(cfg, policy_loss, logits, values, batch.returns[idx])
 
     def update(self, progress: float = 0.0) -> float:
         """`n_epochs` passes over the rollout in the buffers; returns the last loss.
@@ -128,36 +154,47 @@ class A2C:
         clip = cfg.clip_range
         if clip is not None and cfg.clip_range_schedule == "linear":
             clip *= remaining
-        with torch.no_grad():
-            next_values = self.net.critic(torch.as_tensor(
-                self._next_obs.reshape(-1, self._next_obs.shape[-1]))).squeeze(-1)
-        advantages, returns = compute_gae(
-            self._rewards, self._values, next_values.numpy().reshape(self._values.shape),
-            self._terminated, self._ends, cfg.gamma, cfg.gae_lambda)
-        obs = torch.as_tensor(self._obs.reshape(-1, self._obs.shape[-1]))
-        actions = torch.as_tensor(self._actions.reshape(-1))
-        old_log_probs = torch.as_tensor(self._log_probs.reshape(-1))
-        adv_all = torch.as_tensor(advantages.reshape(-1), dtype=torch.float32)
-        returns_all = torch.as_tensor(returns.reshape(-1), dtype=torch.float32)
-        n = len(obs)
+        batch = self.rollout_batch()
+        n = len(batch.obs)
         size = cfg.batch_size or n
         loss = torch.zeros(())
         for _ in range(cfg.n_epochs):
             order = torch.randperm(n, generator=self.generator) if size < n else torch.arange(n)
             for start in range(0, n, size):
-                idx = order[start:start + size]
-                logits, values = self.net(obs[idx])
-                adv = normalized(adv_all[idx]) if cfg.normalize else adv_all[idx]
-                if clip is None:
-                    policy_loss = policy_gradient_loss(logits, actions[idx], adv)
-                else:
-                    log_probs = torch.log_softmax(logits, dim=1).gather(
-                        1, actions[idx].unsqueeze(1)).squeeze(1)
-                    policy_loss = ppo_clip_loss(log_probs, old_log_probs[idx], adv, clip)
-                loss = value_and_entropy_step(cfg, self.net, self.optimizer, policy_loss, logits,
-                                              values, returns_all[idx])
+                loss = gradient_step(self.net, self.optimizer,
+                                     self.loss(batch, order[start:start + size], clip),
+                                     cfg.max_grad_norm)
         self.updates += 1
         return float(loss)
+
+    def collect(self, envs: gym.vector.VectorEnv, obs: np.ndarray,
+                on_episode: Callable[[int, float, int], None]) -> np.ndarray:
+        """Step `envs` for n_steps into the rollout buffers; returns the next observations.
+
+        `on_episode(steps_into_rollout, return, length)` is called as each episode ends.
+        """
+        cfg = self.config
+        for t in range(cfg.n_steps):
+            obs = np.asarray(obs, dtype=np.float32).reshape(cfg.num_envs, -1)
+            actions, self._log_probs[t], self._values[t] = self._act(obs)
+            next_obs, rewards, terminated, truncated, infos = envs.step(
+                actions + self.action_start)
+            ends = terminated | truncated
+            self._obs[t] = obs
+            self._actions[t] = actions
+            self._rewards[t] = rewards
+            self._terminated[t] = terminated
+            self._ends[t] = ends
+            self._next_obs[t] = np.asarray(next_obs).reshape(cfg.num_envs, -1)
+            self._ep_returns += rewards
+            self._ep_lengths += 1
+            for i in np.flatnonzero(ends):  # the true last observation, then report
+                self._next_obs[t, i] = np.asarray(infos["final_obs"][i]).reshape(-1)
+                on_episode((t + 1) * cfg.num_envs, float(self._ep_returns[i]),
+                           int(self._ep_lengths[i]))
+                self._ep_returns[i], self._ep_lengths[i] = 0.0, 0
+            obs = next_obs
+        return obs
 
     def learn(self, total_steps: int | None = None, run: Run | None = None,
               progress: bool = False) -> A2C:
@@ -166,6 +203,7 @@ class A2C:
         # A resume seeds its fresh envs too (seed + 1 + episode), so it is repeatable.
         seed = cfg.seed + (1 + self.episode if self.episode else 0)
         envs, obs = make_vec_env(cfg.env_id, cfg.num_envs, seed, cfg.env_kwargs)
+        self._ep_returns[:], self._ep_lengths[:] = 0.0, 0
         try:
             return self._learn(envs, obs, total, run, progress)
         finally:
@@ -173,50 +211,20 @@ class A2C:
 
     def _learn(self, envs: gym.vector.SyncVectorEnv, obs: np.ndarray, total: int,
                run: Run | None, progress: bool) -> A2C:
-        cfg = self.config
-        ep_returns = np.zeros(cfg.num_envs)
-        ep_lengths = np.zeros(cfg.num_envs, dtype=np.int64)
         loss = math.nan
         with learning_session(self, run, total, progress) as session:
+            def log_episode(offset: int, ret: float, length: int) -> None:
+                self.episode += 1
+                session.logger.episode(self.step + offset, self.episode, ret, length, 0.0, loss)
+
             while self.step < total and not self.stop_reason:
                 prev_step = self.step
-                for t in range(cfg.n_steps):
-                    obs = np.asarray(obs, dtype=np.float32).reshape(cfg.num_envs, -1)
-                    actions, self._log_probs[t], self._values[t] = self._act(obs)
-                    next_obs, rewards, terminated, truncated, infos = envs.step(
-                        actions + self.action_start)
-                    ends = terminated | truncated
-                    self._obs[t] = obs
-                    self._actions[t] = actions
-                    self._rewards[t] = rewards
-                    self._terminated[t] = terminated
-                    self._ends[t] = ends
-                    self._next_obs[t] = np.asarray(next_obs).reshape(cfg.num_envs, -1)
-                    ep_returns += rewards
-                    ep_lengths += 1
-                    for i in np.flatnonzero(ends):  # the true last observation, then log
-                        self._next_obs[t, i] = np.asarray(infos["final_obs"][i]).reshape(-1)
-                        self.episode += 1
-                        session.logger.episode(self.step + (t + 1) * cfg.num_envs,
-                                               self.episode, float(ep_returns[i]),
-                                               int(ep_lengths[i]), 0.0, loss)
-                        ep_returns[i], ep_lengths[i] = 0.0, 0
-                    obs = next_obs
-                self.step += cfg.n_steps * cfg.num_envs
+                obs = self.collect(envs, obs, log_episode)
+                self.step += self.config.n_steps * self.config.num_envs
                 loss = self.update(progress=self.step / total)
                 check_finite(loss, self.step)
                 session.tick(prev_step)
         return self
-
-    def save(self, path: str | Path) -> None:
-        save_model(self, path)
-
-    def save_state(self, path: Path, elapsed: float) -> None:
-        """A resume starts fresh episodes on freshly seeded envs."""
-        save_training_state(self, path, elapsed)
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        restore(self, state)
 
 
 def PPO(env: str | None = None, config: PPOConfig | None = None, **hp: Any) -> A2C:

@@ -1,7 +1,7 @@
 """What the policy-gradient methods share: the loss, the network, greedy acting, checkpoints.
 
-Functions, not a base class: REINFORCE and A2C collect their data differently, and each file
-keeps its own loop.
+Functions, and one mixin of the thin public methods (predict, evaluate, save, ...): REINFORCE,
+A2C and A3C collect their data differently, and each file keeps its own loop.
 """
 
 from __future__ import annotations
@@ -15,11 +15,13 @@ from typing import Any, Protocol
 import gymnasium as gym
 import numpy as np
 import torch
+from torch import nn
 
 from ganghwa.algos.dqn import Diverged
 from ganghwa.config import BaseConfig, apply
 from ganghwa.envs import env_spaces
 from ganghwa.errors import GanghwaError
+from ganghwa.evaluation import EvalResult, evaluate
 from ganghwa.nets import ActorCritic
 from ganghwa.run import save_checkpoint
 
@@ -37,11 +39,9 @@ class _LossConfig(Protocol):
     max_grad_norm: float | None
 
 
-def value_and_entropy_step(cfg: _LossConfig, net: ActorCritic, optimizer: torch.optim.Optimizer,
-                           policy_loss: torch.Tensor, logits: torch.Tensor,
-                           values: torch.Tensor | None, returns: torch.Tensor) -> torch.Tensor:
-    """Add the value loss (unless `values` is None) and the entropy bonus, then one clipped
-    gradient step; returns the total loss."""
+def actor_critic_loss(cfg: _LossConfig, policy_loss: torch.Tensor, logits: torch.Tensor,
+                      values: torch.Tensor | None, returns: torch.Tensor) -> torch.Tensor:
+    """The policy loss plus the value loss (unless `values` is None) minus the entropy bonus."""
     loss = policy_loss
     if values is not None:
         loss = loss + cfg.vf_coef * (returns - values).pow(2).mean()
@@ -49,12 +49,26 @@ def value_and_entropy_step(cfg: _LossConfig, net: ActorCritic, optimizer: torch.
         log_probs = torch.log_softmax(logits, dim=-1)
         entropy = -(log_probs.exp() * log_probs).sum(dim=-1).mean()
         loss = loss - cfg.ent_coef * entropy
+    return loss
+
+
+def gradient_step(net: nn.Module, optimizer: torch.optim.Optimizer, loss: torch.Tensor,
+                  max_grad_norm: float | None) -> torch.Tensor:
+    """Backward, clip the gradient norm, step; returns the loss, detached."""
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
-    if cfg.max_grad_norm is not None:
-        torch.nn.utils.clip_grad_norm_(net.parameters(), cfg.max_grad_norm)
+    if max_grad_norm is not None:
+        torch.nn.utils.clip_grad_norm_(net.parameters(), max_grad_norm)
     optimizer.step()
     return loss.detach()
+
+
+def value_and_entropy_step(cfg: _LossConfig, net: ActorCritic, optimizer: torch.optim.Optimizer,
+                           policy_loss: torch.Tensor, logits: torch.Tensor,
+                           values: torch.Tensor | None, returns: torch.Tensor) -> torch.Tensor:
+    """actor_critic_loss, then one clipped gradient step; returns the total loss."""
+    return gradient_step(net, optimizer, actor_critic_loss(cfg, policy_loss, logits, values,
+                                                           returns), cfg.max_grad_norm)
 
 
 def check_finite(loss: float, step: int) -> None:
@@ -169,3 +183,33 @@ def policy_loader(config_cls: type[BaseConfig]
         return lambda obs: greedy(net, obs, start)
 
     return load_policy
+
+
+class PolicyMethods:
+    """The public methods every policy-gradient agent has alike (SB3's names), for a class
+    with the PolicyAgent attributes."""
+
+    config: Any
+    net: ActorCritic
+    action_start: int
+
+    def greedy_policy(self, obs: np.ndarray) -> np.ndarray:
+        return greedy(self.net, obs, self.action_start)
+
+    def predict(self, obs: np.ndarray, deterministic: bool = True) -> tuple[np.ndarray, None]:
+        """SB3's signature: the most probable action, or a sample from π."""
+        return predict(self, obs, deterministic)  # type: ignore[arg-type]
+
+    def evaluate(self, episodes: int, seed: int) -> EvalResult:
+        return evaluate(self.greedy_policy, self.config.env_id, episodes, seed,
+                        self.config.env_kwargs)
+
+    def save(self, path: str | Path) -> None:
+        save_model(self, path)  # type: ignore[arg-type]
+
+    def save_state(self, path: Path, elapsed: float) -> None:
+        """Network, optimizer, counters, RNG; a resume starts fresh episodes."""
+        save_training_state(self, path, elapsed)  # type: ignore[arg-type]
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        restore(self, state)  # type: ignore[arg-type]

@@ -12,36 +12,30 @@ Evaluation is greedy (the most probable action), as for the value-based methods.
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
 from ganghwa.algos.actor_critic import (
+    PolicyMethods,
     build_network,
     check_finite,
-    greedy,
     normalized,
     policy_gradient_loss,
     policy_loader,
-    predict,
-    restore,
-    save_model,
-    save_training_state,
     value_and_entropy_step,
 )
 from ganghwa.algos.dqn import check_spaces
 from ganghwa.buffers import discounted_returns
 from ganghwa.config import ReinforceConfig, apply
 from ganghwa.envs import make_env
-from ganghwa.evaluation import EvalResult, evaluate
 from ganghwa.run import Run
 from ganghwa.runtime import seed_everything, set_threads
 from ganghwa.session import learning_session
 
 
-class Reinforce:
+class Reinforce(PolicyMethods):
     """A stochastic policy (and its baseline) learned from whole episodes.
 
     >>> agent = Reinforce("CartPole-v1", lr=1e-3).learn(200_000)
@@ -75,17 +69,6 @@ class Reinforce:
             logits = self.net.actor(torch.as_tensor(obs, dtype=torch.float32).reshape(1, -1))
         probs = torch.softmax(logits[0], dim=0)
         return int(torch.multinomial(probs, 1, generator=self.generator))
-
-    def greedy_policy(self, obs: np.ndarray) -> np.ndarray:
-        return greedy(self.net, obs, self.action_start)
-
-    def predict(self, obs: np.ndarray, deterministic: bool = True) -> tuple[np.ndarray, None]:
-        """SB3's signature: the most probable action, or a sample from π."""
-        return predict(self, obs, deterministic)
-
-    def evaluate(self, episodes: int, seed: int) -> EvalResult:
-        return evaluate(self.greedy_policy, self.config.env_id, episodes, seed,
-                        self.config.env_kwargs)
 
     # ---------------------------------------------------------------- learning
     def update(self, obs: np.ndarray, actions: np.ndarray, rewards: np.ndarray,
@@ -149,17 +132,6 @@ class Reinforce:
                 session.logger.episode(self.step, self.episode, ret, length, 0.0, loss)
                 session.tick(prev_step)
         return self
-
-    # ---------------------------------------------------------------- saving
-    def save(self, path: str | Path) -> None:
-        save_model(self, path)
-
-    def save_state(self, path: Path, elapsed: float) -> None:
-        """A resume starts with a fresh batch of episodes."""
-        save_training_state(self, path, elapsed)
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        restore(self, state)
 
 
 load_policy = policy_loader(ReinforceConfig)

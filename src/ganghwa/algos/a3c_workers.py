@@ -1,0 +1,235 @@
+"""Where A3C's actor-learners run: worker processes on this machine, or Ray actors.
+
+Both backends give the coordinator the same thing from `poll`: the global step, the episodes
+that ended, and the workers that died and were replaced. A worker that dies (killed, out of
+memory) is replaced up to `max_restarts` times, with fresh seeds; one that raises an error
+stops the run with that error, since a replacement would only raise it again.
+
+- local: torch.multiprocessing (spawn). The global weights and the optimizer state live in
+  shared memory and each worker applies its own gradients to them, without a lock: Hogwild
+  (Recht et al. 2011), as in Mnih et al.'s A3C.
+- ray: each worker is a Ray actor; the coordinator applies each gradient as it arrives and
+  sends that worker the new weights, while the others keep working. Ray restarts a dead actor
+  (max_restarts); `ray.init` joins the cluster in RAY_ADDRESS, or starts a local instance.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+import torch.multiprocessing as mp
+
+from ganghwa.algos.actor_learner import ActorLearner, GlobalOptimizer
+from ganghwa.config import A3CConfig
+from ganghwa.errors import GanghwaError
+
+
+@dataclass
+class Poll:
+    """What happened since the last poll."""
+
+    step: int
+    updates: int
+    episodes: list[tuple[float, int]] = field(default_factory=list)
+    loss: float = float("nan")
+    restarts: list[tuple[int, str]] = field(default_factory=list)  # (worker, reason)
+
+
+def _hogwild_worker(cfg: A3CConfig, worker: int, incarnation: int, flat: torch.nn.Parameter,
+                    state: dict[str, torch.Tensor], counters: Any, stop: Any, reports: Any,
+                    total: int) -> None:
+    """A local worker's loop: pull the shared weights, compute, apply to shared memory."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the coordinator's to handle
+    torch.set_num_threads(1)
+    try:
+        learner = ActorLearner(cfg, worker, incarnation)
+        optimizer = GlobalOptimizer(cfg, flat, state)
+        while not stop.is_set() and counters[0] < total:
+            result = learner.compute(flat.detach())
+            optimizer.apply(result.grad, counters[0] / total)
+            with counters.get_lock():
+                counters[0] += result.steps
+                counters[1] += 1
+            if result.episodes:
+                reports.put(("episodes", worker, result.episodes, result.loss))
+        learner.close()
+    except Exception as e:  # reported, then the process ends with exit code 1
+        reports.put(("error", worker, f"{type(e).__name__}: {e}", 0.0))
+        raise SystemExit(1) from None
+
+
+class LocalWorkers:
+    """Worker processes sharing the global weights and optimizer state (Hogwild)."""
+
+    def __init__(self, cfg: A3CConfig, optimizer: GlobalOptimizer, step: int, updates: int,
+                 total: int):
+        self.cfg, self.optimizer, self.total = cfg, optimizer, total
+        self.ctx = mp.get_context("spawn")
+        optimizer.share_memory()
+        self.counters = self.ctx.Array("q", [step, updates])
+        self.stop_event = self.ctx.Event()
+        self.reports = self.ctx.Queue()
+        self.procs: dict[int, Any] = {}
+        self.incarnations = [0] * cfg.workers
+        self.failed: dict[int, str] = {}
+
+    def start(self) -> None:
+        for worker in range(self.cfg.workers):
+            self._spawn(worker)
+
+    def _spawn(self, worker: int) -> None:
+        proc = self.ctx.Process(
+            target=_hogwild_worker, daemon=True, name=f"a3c-worker-{worker}",
+            args=(self.cfg, worker, self.incarnations[worker], self.optimizer.flat,
+                  self.optimizer.state, self.counters, self.stop_event, self.reports,
+                  self.total))
+        proc.start()
+        self.procs[worker] = proc
+
+    def pids(self) -> list[int]:
+        return [p.pid for p in self.procs.values()]
+
+    def poll(self, timeout: float) -> Poll:
+        out = Poll(0, 0)
+        try:
+            item = self.reports.get(timeout=timeout)
+            while True:
+                kind, worker, payload, loss = item
+                if kind == "error":
+                    self.failed[worker] = payload
+                else:
+                    out.episodes.extend(payload)
+                    out.loss = loss
+                item = self.reports.get_nowait()
+        except queue.Empty:
+            pass
+        for worker, proc in self.procs.items():
+            if proc.is_alive() or proc.exitcode == 0:
+                continue
+            if worker in self.failed:
+                raise GanghwaError(f"A3C worker {worker} failed: {self.failed[worker]}")
+            if self.incarnations[worker] >= self.cfg.max_restarts:
+                raise GanghwaError(f"A3C worker {worker} died {self.cfg.max_restarts + 1} times "
+                                   f"(exit code {proc.exitcode}); raise --set max_restarts or "
+                                   "look for what kills it (memory?)")
+            self.incarnations[worker] += 1
+            out.restarts.append((worker, f"exit code {proc.exitcode}"))
+            self._spawn(worker)
+        out.step, out.updates = self.counters[0], self.counters[1]
+        return out
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        for proc in self.procs.values():
+            proc.join(timeout=10)
+            if proc.is_alive():
+                proc.terminate()
+                proc.join()
+        self.reports.close()
+
+
+class _RayActorLearner:
+    """The Ray actor around an ActorLearner: numpy in and out."""
+
+    def __init__(self, cfg: A3CConfig, worker: int):
+        import ray
+
+        torch.set_num_threads(1)
+        # Ray reruns this in a replacement for a dead actor: fresh seeds keep the replacement
+        # off its predecessor's path, and its first result says that it is one.
+        self.replaced = ray.get_runtime_context().was_current_actor_reconstructed
+        self.learner = ActorLearner(cfg, worker, os.getpid() if self.replaced else 0)
+
+    def pid(self) -> int:
+        return os.getpid()
+
+    def compute(self, weights: np.ndarray) -> tuple[np.ndarray, int, list[tuple[float, int]],
+                                                    float, bool]:
+        result = self.learner.compute(torch.from_numpy(weights))
+        replaced, self.replaced = self.replaced, False
+        return result.grad.numpy(), result.steps, result.episodes, result.loss, replaced
+
+
+class RayWorkers:
+    """Ray actors; the coordinator applies each gradient and replies with fresh weights.
+
+    Each actor has PIPELINE calls queued, so it starts its next rollout while the coordinator
+    is still applying its last gradient: the round trip through Ray is hidden, and the weights
+    a rollout starts from are at most one of its own updates older. Ray itself restarts a dead
+    actor (max_restarts) and retries the calls it was given (max_task_retries).
+    """
+
+    PIPELINE = 2
+
+    def __init__(self, cfg: A3CConfig, optimizer: GlobalOptimizer, step: int, updates: int,
+                 total: int):
+        try:
+            import ray
+        except ImportError:
+            raise GanghwaError("--backend ray needs Ray: pip install 'ganghwa[distributed]'"
+                               ) from None
+        self.ray = ray
+        self.cfg, self.optimizer, self.total = cfg, optimizer, total
+        self.step, self.updates = step, updates
+        self.owns_ray = not ray.is_initialized()
+        if self.owns_ray:
+            address = os.environ.get("RAY_ADDRESS")
+            ray.init(address=address or None, include_dashboard=False, log_to_driver=False,
+                     num_cpus=None if address else max(cfg.workers, os.cpu_count() or 1))
+        self.actor_cls = ray.remote(num_cpus=1, max_restarts=cfg.max_restarts,
+                                    max_task_retries=-1)(_RayActorLearner)
+        self.actors: list[Any] = []
+        self.inflight: dict[Any, int] = {}
+
+    def start(self) -> None:
+        self.actors = [self.actor_cls.remote(self.cfg, w) for w in range(self.cfg.workers)]
+        for worker in range(self.cfg.workers):
+            for _ in range(self.PIPELINE):
+                self._submit(worker)
+
+    def _submit(self, worker: int) -> None:
+        weights = self.optimizer.flat.detach().numpy()  # serialised at the call: a snapshot
+        self.inflight[self.actors[worker].compute.remote(weights)] = worker
+
+    def pids(self) -> list[int]:
+        return self.ray.get([a.pid.remote() for a in self.actors])
+
+    def poll(self, timeout: float) -> Poll:
+        ray = self.ray
+        out = Poll(0, 0)
+        ready, _ = ray.wait(list(self.inflight), num_returns=1, timeout=timeout)
+        for ref in ready:
+            worker = self.inflight.pop(ref)
+            try:
+                grad, steps, episodes, loss, replaced = ray.get(ref)
+            except ray.exceptions.RayActorError:
+                raise GanghwaError(f"A3C worker {worker} died {self.cfg.max_restarts + 1} "
+                                   "times; raise --set max_restarts or look for what kills it"
+                                   ) from None
+            except ray.exceptions.RayTaskError as e:
+                cause = str(e.cause) if e.cause is not None else str(e).splitlines()[0]
+                raise GanghwaError(f"A3C worker {worker} failed: {cause}") from None
+            if replaced:
+                out.restarts.append((worker, "Ray restarted the actor"))
+            self.optimizer.apply(np.array(grad), self.step / self.total)
+            self.step += steps
+            self.updates += 1
+            out.episodes.extend(episodes)
+            out.loss = loss
+            if self.step < self.total:
+                self._submit(worker)
+        out.step, out.updates = self.step, self.updates
+        return out
+
+    def stop(self) -> None:
+        for actor in self.actors:
+            self.ray.kill(actor)
+        self.inflight.clear()
+        if self.owns_ray:
+            self.ray.shutdown()
