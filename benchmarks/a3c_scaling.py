@@ -2,6 +2,7 @@
 
     python benchmarks/a3c_scaling.py                      # both backends, 150k steps, 2 rounds
     python benchmarks/a3c_scaling.py --backends local --steps 300000 --rounds 3
+    python benchmarks/a3c_scaling.py --env LunarLander-v3 --steps 100000
 
 No evaluation during training (eval_every 0), so the coordinator only logs. Steps/s is all
 env steps over the whole `learn` call, worker start-up included (a worker imports torch and
@@ -22,6 +23,7 @@ from ganghwa.algos.a3c import A3C
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backends", nargs="+", default=["local", "ray"])
+    parser.add_argument("--env", default="CartPole-v1")
     parser.add_argument("--steps", type=int, default=150_000)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
@@ -39,7 +41,7 @@ def main() -> None:
     for backend in args.backends:
         for _ in range(args.rounds):
             for workers in (1, 2):
-                agent = A3C("CartPole-v1", workers=workers, backend=backend, eval_every=0,
+                agent = A3C(args.env, workers=workers, backend=backend, eval_every=0,
                             seed=0, **extra)
                 cpu = resource.getrusage(resource.RUSAGE_SELF)
                 start = time.perf_counter()
@@ -55,7 +57,7 @@ def main() -> None:
                 print(f"{backend} workers={workers}: {rate:,.0f} env steps/s, "
                       f"{agent.updates / seconds:,.0f} gradients/s, coordinator CPU "
                       f"{per_update * 1e6:,.0f} µs per gradient", flush=True)
-    print(f"\nA3C on CartPole-v1, {args.steps} steps per run {extra or ''}")
+    print(f"\nA3C on {args.env}, {args.steps} steps per run {extra or ''}")
     print("| backend | 1 worker (steps/s) | 2 workers (steps/s) | ratio | coordinator CPU per "
           "gradient, 2 workers |")
     print("|---|---|---|---|---|")

@@ -559,7 +559,8 @@ class A3CConfig(ActorCriticFields, BaseConfig):
                       "ray: Ray actors, joining RAY_ADDRESS's cluster if set (--backend)",
                       ("local", "ray"))
     max_restarts: int = hp(3, "replacements per worker for one that dies, before the run stops")
-    n_steps: int = hp(20, "steps per worker between its gradient messages (t_max)")
+    n_steps: int = hp(100, "steps per worker between its gradient messages (t_max): fewer, "
+                      "larger messages keep Ray's per-message cost small")
     optimizer: str = hp("adam", "the global network's optimizer; its state is shared",
                         ("rmsprop", "adam"))
     lr: float = hp(1e-3, "learning rate")

@@ -55,7 +55,7 @@ def test_a3c_solves_cartpole(backend, request):
     if backend == "ray":
         request.getfixturevalue("local_ray")
     agent = A3C(config=tuned(backend=backend))
-    agent.learn(150_000)
+    agent.learn(300_000)
     assert agent.stop_reason == "solved" and agent.best_score >= 475
 
 
@@ -83,3 +83,13 @@ def test_a3c_run_survives_a_killed_worker(backend, request, tmp_path):
     for name, tensor in restored.net.state_dict().items():
         assert torch.isfinite(tensor).all(), name
         assert torch.equal(tensor, agent.net.state_dict()[name])
+
+
+def test_a3c_worker_error_stops_the_run_with_its_message():
+    from ganghwa.errors import GanghwaError
+
+    agent = A3C("tests.crashing_env:CrashingCartPole", workers=2, backend="local",
+                eval_every=0, n_steps=20)
+    with pytest.raises(GanghwaError, match=r"A3C worker \d failed: RuntimeError: the env broke"):
+        agent.learn(50_000)
+    assert agent.restarts == 0

@@ -74,7 +74,9 @@ class A3C(PolicyMethods):
                     prev_step = self.step
                     news = workers.poll(timeout=0.05)
                     self.step, self.updates = news.step, news.updates
-                    loss = news.loss if news.episodes else loss
+                    if news.episodes:
+                        loss = news.loss
+                        check_finite(loss, self.step)
                     for ret, length in news.episodes:
                         self.episode += 1
                         session.logger.episode(self.step, self.episode, ret, length, 0.0, loss)
@@ -84,7 +86,6 @@ class A3C(PolicyMethods):
                                                f"{self.step}; a replacement was started")
                         if run is not None:
                             run.append_restart(self.step, worker, reason)
-                    check_finite(loss if news.episodes else 0.0, self.step)
                     session.tick(prev_step)
             finally:
                 workers.stop()

@@ -112,8 +112,8 @@ class LocalWorkers:
         for worker, proc in self.procs.items():
             if proc.is_alive() or proc.exitcode == 0:
                 continue
-            if worker in self.failed:
-                raise GanghwaError(f"A3C worker {worker} failed: {self.failed[worker]}")
+            if proc.exitcode == 1:  # it raised: its report may still be on the way
+                raise GanghwaError(f"A3C worker {worker} failed: {self._error_of(worker)}")
             if self.incarnations[worker] >= self.cfg.max_restarts:
                 raise GanghwaError(f"A3C worker {worker} died {self.cfg.max_restarts + 1} times "
                                    f"(exit code {proc.exitcode}); raise --set max_restarts or "
@@ -123,6 +123,16 @@ class LocalWorkers:
             self._spawn(worker)
         out.step, out.updates = self.counters[0], self.counters[1]
         return out
+
+    def _error_of(self, worker: int) -> str:
+        try:
+            while worker not in self.failed:
+                kind, sender, payload, _ = self.reports.get(timeout=2.0)
+                if kind == "error":
+                    self.failed[sender] = payload
+        except queue.Empty:
+            return "exit code 1"
+        return self.failed[worker]
 
     def stop(self) -> None:
         self.stop_event.set()
@@ -228,6 +238,8 @@ class RayWorkers:
         return out
 
     def stop(self) -> None:
+        # Let the calls in flight finish (a rollout or two) so that no retry follows the kill.
+        self.ray.wait(list(self.inflight), num_returns=len(self.inflight), timeout=10)
         for actor in self.actors:
             self.ray.kill(actor)
         self.inflight.clear()
