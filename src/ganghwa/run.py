@@ -66,6 +66,18 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
     return state
 
 
+def load_weights(net: Any, optimizer: Any, state: dict[str, Any], key: str) -> None:
+    """A network's weights (and its optimizer's state, when saved) from a checkpoint, or a
+    one-line error naming the mismatch."""
+    try:
+        net.load_state_dict(state[key])
+        if "optimizer" in state:
+            optimizer.load_state_dict(state["optimizer"])
+    except (RuntimeError, KeyError, ValueError) as e:
+        raise GanghwaError(f"checkpoint does not match this network "
+                           f"({str(e).splitlines()[0][:100]})") from None
+
+
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_")
 

@@ -23,7 +23,7 @@ from ganghwa.envs import env_spaces
 from ganghwa.errors import GanghwaError
 from ganghwa.evaluation import EvalResult, evaluate
 from ganghwa.nets import ActorCritic
-from ganghwa.run import save_checkpoint
+from ganghwa.run import load_weights, save_checkpoint
 
 
 def policy_gradient_loss(logits: torch.Tensor, actions: torch.Tensor,
@@ -148,13 +148,7 @@ def save_training_state(agent: PolicyAgent, path: Path, elapsed: float) -> None:
 
 
 def restore(agent: PolicyAgent, state: dict[str, Any]) -> None:
-    try:
-        agent.net.load_state_dict(state["net"])
-        if "optimizer" in state:
-            agent.optimizer.load_state_dict(state["optimizer"])
-    except (RuntimeError, KeyError, ValueError) as e:
-        raise GanghwaError(f"checkpoint does not match this network "
-                           f"({str(e).splitlines()[0][:100]})") from None
+    load_weights(agent.net, agent.optimizer, state, "net")
     if "counters" in state:
         c = state["counters"]
         agent.step, agent.episode, agent.updates = c["step"], c["episode"], c["updates"]

@@ -27,7 +27,7 @@ from ganghwa.envs import env_spaces, make_env
 from ganghwa.errors import GanghwaError
 from ganghwa.evaluation import EvalResult, evaluate
 from ganghwa.nets import QNetwork
-from ganghwa.run import Run, save_checkpoint
+from ganghwa.run import Run, load_weights, save_checkpoint
 from ganghwa.runtime import seed_everything, set_threads
 from ganghwa.schedules import epsilon
 from ganghwa.session import learning_session
@@ -146,13 +146,7 @@ class DeepSarsa:
                          "rng": {"numpy": self.rng.bit_generator.state}}, path)
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        try:
-            self.q_net.load_state_dict(state["q_net"])
-            if "optimizer" in state:
-                self.optimizer.load_state_dict(state["optimizer"])
-        except (RuntimeError, KeyError, ValueError) as e:
-            raise GanghwaError(f"checkpoint does not match this network "
-                               f"({str(e).splitlines()[0][:100]})") from None
+        load_weights(self.q_net, self.optimizer, state, "q_net")
         if "counters" in state:
             c = state["counters"]
             self.step, self.episode = c["step"], c["episode"]
