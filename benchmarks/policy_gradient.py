@@ -39,6 +39,7 @@ def run(algo: str, env_id: str, seed: int, extra: dict[str, str]) -> dict[str, A
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--algos", nargs="+", default=["reinforce", "a2c", "ppo"])
     parser.add_argument("--env", default="CartPole-v1", choices=tuple(THRESHOLD))
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
@@ -50,7 +51,7 @@ def main() -> None:
     ctx = mp.get_context("spawn")
     for algo in args.algos:
         rows = []
-        for seed in range(args.seeds):
+        for seed in range(args.first_seed, args.first_seed + args.seeds):
             # not a Pool: its daemonic processes could not start A3C's workers
             with ProcessPoolExecutor(1, mp_context=ctx) as pool:
                 row = pool.submit(run, algo, args.env, seed, extra).result()
