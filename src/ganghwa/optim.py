@@ -21,8 +21,9 @@ class FusedStep:
             raise ValueError("FusedStep needs a fused Adam/AdamW over exactly one parameter")
         self.optimizer = optimizer
         self.param = param
-        self.kernel = (torch._fused_adamw_ if isinstance(optimizer, torch.optim.AdamW)
-                       else torch._fused_adam_)
+        decoupled = group.get("decoupled_weight_decay",
+                              isinstance(optimizer, torch.optim.AdamW))
+        self.kernel = torch._fused_adamw_ if decoupled else torch._fused_adam_
 
     def step(self) -> None:
         state = self.optimizer.state.get(self.param)

@@ -68,8 +68,8 @@ class A3C(PolicyMethods):
         loss = math.nan
         with learning_session(self, run, total, progress) as session:
             self.workers = workers = backend(cfg, self._global, self.step, self.updates, total)
-            workers.start()
             try:
+                workers.start()
                 while self.step < total and not self.stop_reason:
                     prev_step = self.step
                     news = workers.poll(timeout=0.05)
@@ -89,6 +89,8 @@ class A3C(PolicyMethods):
                     session.tick(prev_step)
             finally:
                 workers.stop()
+                # local workers apply their last rollouts while stopping: count those too
+                self.step, self.updates = workers.totals()
                 self.workers = None
         return self
 

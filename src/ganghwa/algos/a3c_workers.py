@@ -42,20 +42,25 @@ class Poll:
 
 
 def _hogwild_worker(cfg: A3CConfig, worker: int, incarnation: int, flat: torch.nn.Parameter,
-                    state: dict[str, torch.Tensor], counters: Any, stop: Any, reports: Any,
-                    total: int) -> None:
-    """A local worker's loop: pull the shared weights, compute, apply to shared memory."""
+                    state: dict[str, torch.Tensor], counts: Any, start_step: int, stop: Any,
+                    reports: Any, total: int) -> None:
+    """A local worker's loop: pull the shared weights, compute, apply to shared memory.
+
+    `counts` is a lock-free shared array of (steps, gradients) per worker; each worker writes
+    only its own pair, so a worker killed mid-write cannot leave a lock held.
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the coordinator's to handle
     torch.set_num_threads(1)
     try:
-        learner = ActorLearner(cfg, worker, incarnation)
+        learner = ActorLearner(cfg, worker, incarnation, start_step)
         optimizer = GlobalOptimizer(cfg, flat, state)
-        while not stop.is_set() and counters[0] < total:
+        step = start_step + sum(counts[0::2])
+        while not stop.is_set() and step < total:
             result = learner.compute(flat.detach())
-            optimizer.apply(result.grad, counters[0] / total)
-            with counters.get_lock():
-                counters[0] += result.steps
-                counters[1] += 1
+            optimizer.apply(result.grad, step / total)
+            counts[2 * worker] += result.steps
+            counts[2 * worker + 1] += 1
+            step = start_step + sum(counts[0::2])
             if result.episodes:
                 reports.put(("episodes", worker, result.episodes, result.loss))
         learner.close()
@@ -72,7 +77,8 @@ class LocalWorkers:
         self.cfg, self.optimizer, self.total = cfg, optimizer, total
         self.ctx = mp.get_context("spawn")
         optimizer.share_memory()
-        self.counters = self.ctx.Array("q", [step, updates])
+        self.start_step, self.start_updates = step, updates
+        self.counts = self.ctx.RawArray("q", 2 * cfg.workers)
         self.stop_event = self.ctx.Event()
         self.reports = self.ctx.Queue()
         self.procs: dict[int, Any] = {}
@@ -87,8 +93,8 @@ class LocalWorkers:
         proc = self.ctx.Process(
             target=_hogwild_worker, daemon=True, name=f"a3c-worker-{worker}",
             args=(self.cfg, worker, self.incarnations[worker], self.optimizer.flat,
-                  self.optimizer.state, self.counters, self.stop_event, self.reports,
-                  self.total))
+                  self.optimizer.state, self.counts, self.start_step, self.stop_event,
+                  self.reports, self.total))
         proc.start()
         self.procs[worker] = proc
 
@@ -121,8 +127,13 @@ class LocalWorkers:
             self.incarnations[worker] += 1
             out.restarts.append((worker, f"exit code {proc.exitcode}"))
             self._spawn(worker)
-        out.step, out.updates = self.counters[0], self.counters[1]
+        out.step, out.updates = self.totals()
         return out
+
+    def totals(self) -> tuple[int, int]:
+        """Env steps and gradients so far, over all workers (and earlier runs)."""
+        return (self.start_step + sum(self.counts[0::2]),
+                self.start_updates + sum(self.counts[1::2]))
 
     def _error_of(self, worker: int) -> str:
         try:
@@ -147,14 +158,15 @@ class LocalWorkers:
 class _RayActorLearner:
     """The Ray actor around an ActorLearner: numpy in and out."""
 
-    def __init__(self, cfg: A3CConfig, worker: int):
+    def __init__(self, cfg: A3CConfig, worker: int, start_step: int):
         import ray
 
         torch.set_num_threads(1)
         # Ray reruns this in a replacement for a dead actor: fresh seeds keep the replacement
         # off its predecessor's path, and its first result says that it is one.
         self.replaced = ray.get_runtime_context().was_current_actor_reconstructed
-        self.learner = ActorLearner(cfg, worker, os.getpid() if self.replaced else 0)
+        self.learner = ActorLearner(cfg, worker, os.getpid() if self.replaced else 0,
+                                    start_step)
 
     def pid(self) -> int:
         return os.getpid()
@@ -198,7 +210,8 @@ class RayWorkers:
         self.inflight: dict[Any, int] = {}
 
     def start(self) -> None:
-        self.actors = [self.actor_cls.remote(self.cfg, w) for w in range(self.cfg.workers)]
+        self.actors = [self.actor_cls.remote(self.cfg, w, self.step)
+                       for w in range(self.cfg.workers)]
         for worker in range(self.cfg.workers):
             for _ in range(self.PIPELINE):
                 self._submit(worker)
@@ -218,7 +231,11 @@ class RayWorkers:
             worker = self.inflight.pop(ref)
             try:
                 grad, steps, episodes, loss, replaced = ray.get(ref)
-            except ray.exceptions.RayActorError:
+            except ray.exceptions.RayActorError as e:
+                if getattr(e, "actor_init_failed", False):  # its constructor raised
+                    cause = str(e).strip().splitlines()[-1]
+                    raise GanghwaError(f"A3C worker {worker} failed to start: {cause}"
+                                       ) from None
                 raise GanghwaError(f"A3C worker {worker} died {self.cfg.max_restarts + 1} "
                                    "times; raise --set max_restarts or look for what kills it"
                                    ) from None
@@ -236,6 +253,9 @@ class RayWorkers:
                 self._submit(worker)
         out.step, out.updates = self.step, self.updates
         return out
+
+    def totals(self) -> tuple[int, int]:
+        return self.step, self.updates
 
     def stop(self) -> None:
         # Let the calls in flight finish (a rollout or two) so that no retry follows the kill.

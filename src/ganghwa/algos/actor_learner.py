@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from ganghwa.algos.a2c import A2C
+from ganghwa.algos.actor_critic import check_finite
 from ganghwa.backprop import flatten_parameters
 from ganghwa.config import A3CConfig, apply
 from ganghwa.envs import make_vec_env
@@ -29,16 +30,17 @@ class Gradient(NamedTuple):
     loss: float
 
 
-def worker_seed(cfg: A3CConfig, worker: int, incarnation: int) -> int:
-    """Distinct env and sampling seeds per worker, and per replacement of a dead one."""
-    return cfg.seed + 1 + 1_000 * worker + 100_000 * incarnation
+def worker_seed(cfg: A3CConfig, worker: int, incarnation: int, start_step: int) -> int:
+    """Distinct env and sampling seeds per worker, per replacement of a dead one, and per
+    resumed run (which starts at a later step)."""
+    return cfg.seed + 1 + 1_000 * worker + 100_000 * incarnation + 7_919 * start_step
 
 
 class ActorLearner:
     """Rollouts on its own envs in, gradients out."""
 
-    def __init__(self, cfg: A3CConfig, worker: int, incarnation: int = 0):
-        seed = worker_seed(cfg, worker, incarnation)
+    def __init__(self, cfg: A3CConfig, worker: int, incarnation: int = 0, start_step: int = 0):
+        seed = worker_seed(cfg, worker, incarnation, start_step)
         self.agent = A2C(config=apply(cfg, {"seed": seed, "threads": 1}))
         self.flat = flatten_parameters(self.agent.net)
         self.max_grad_norm = cfg.max_grad_norm
@@ -53,6 +55,8 @@ class ActorLearner:
         self.obs = self.agent.collect(self.envs, self.obs,
                                       lambda _, ret, length: episodes.append((ret, length)))
         loss = self.agent.loss(self.agent.rollout_batch(), slice(None), None)
+        # A NaN loss must stop here, before its gradient reaches the global weights.
+        check_finite(float(loss.detach()), self.steps)
         grad = self.flat.grad
         assert grad is not None
         grad.zero_()
