@@ -77,3 +77,16 @@ def test_linear_lr_schedule_reaches_zero_at_the_end():
     before = flat.detach().clone()
     opt.apply(torch.ones_like(flat), progress=1.0)
     assert torch.equal(flat.detach(), before)
+
+
+def test_a_nan_loss_stops_in_the_worker_before_any_gradient_is_sent():
+    from ganghwa.algos.dqn import Diverged
+
+    learner = ActorLearner(apply(A3CConfig(), {"n_steps": 4}), worker=0)
+    weights = learner.flat.detach().clone()
+    learner.flat.grad.fill_(7.0)  # so that a backward pass would show
+    # an overflowing loss from finite weights (NaN weights would already fail in sampling)
+    learner.agent.loss = lambda *_: torch.tensor(float("nan"), requires_grad=True)
+    with pytest.raises(Diverged, match="the loss became nan"):
+        learner.compute(weights)
+    assert torch.equal(learner.flat.grad, torch.full_like(weights, 7.0))  # no gradient made
