@@ -40,7 +40,9 @@ EPILOGS = {
   ganghwa train value_iteration ganghwa/GridWorld-v0 --set gamma=0.9
   ganghwa train ppo LunarLander-v3
   ganghwa train a3c CartPole-v1 --workers 2 --backend local
-  RAY_ADDRESS=auto ganghwa train a3c CartPole-v1 --workers 8 --backend ray""",
+  RAY_ADDRESS=auto ganghwa train a3c CartPole-v1 --workers 8 --backend ray
+  ganghwa train ga CartPole-v1 --workers 2 --set selection=ranking generations=30
+  ganghwa train dqn ganghwa/Snake-v0               # the Snake game, feature vector""",
     "solve": """examples:
   ganghwa solve value_iteration ganghwa/GridWorld-v0
   ganghwa solve policy_iteration FrozenLake-v1 --gamma 0.99 --png frozenlake.png
@@ -58,7 +60,8 @@ EPILOGS = {
   ganghwa plot runs/dqn-CartPole-v1-s0-* --out compare.png""",
     "resume": """examples:
   ganghwa resume runs/dqn-CartPole-v1-s0-20261122-101500
-  ganghwa resume last --steps 200000               # train longer than first asked""",
+  ganghwa resume last --steps 200000               # train longer than first asked
+  ganghwa resume last --set generations=60         # a GA run: evolve longer""",
     "list": """examples:
   ganghwa list
   ganghwa list --config                            # every --set key with its default""",
@@ -98,9 +101,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="keyword arguments for the env, e.g. map_name=8x8 is_slippery=false")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), help="torch device")
     p.add_argument("--num-envs", type=int, help="vectorized envs stepped together")
-    p.add_argument("--workers", type=int, help="a3c: actor-learner processes (default 2)")
+    p.add_argument("--workers", type=int,
+                   help="a3c: actor-learner processes; ga: fitness processes (default 2)")
     p.add_argument("--backend", choices=("local", "ray"),
-                   help="a3c: local (torch.multiprocessing, Hogwild) or ray (joins RAY_ADDRESS)")
+                   help="a3c, ga: local processes, or Ray actors (joins RAY_ADDRESS)")
     p.add_argument("--out", default="runs", help="parent folder of run folders (default runs/)")
     p.add_argument("--video", action=argparse.BooleanOptionalAction, default=None,
                    help="record a video at the end (default on)")
@@ -126,6 +130,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("resume", "continue an interrupted run from checkpoints/latest.pt")
     p.add_argument("run", help="run folder, or 'last'")
     p.add_argument("--steps", type=int, help="new total env steps (default: the run's)")
+    p.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE",
+                   help="change settings for the rest of the run, e.g. generations=60")
     p.add_argument("--video", action=argparse.BooleanOptionalAction, default=None)
     p.add_argument("--no-progress", action="store_true")
 
@@ -167,8 +173,8 @@ def resolve_train_config(args: argparse.Namespace) -> tuple[BaseConfig, str]:
              "video": args.video, "env_kwargs": parse_env_kwargs(args.env_kw) or None,
              "workers": args.workers, "backend": args.backend}
     if (args.workers or args.backend) and not hasattr(algo.config(), "workers"):
-        raise GanghwaError(f"--workers and --backend apply to a3c, not {algo.name}; "
-                           "drop them or use `ganghwa train a3c`")
+        raise GanghwaError(f"--workers and --backend apply to a3c and ga, not {algo.name}; "
+                           "drop them or use `ganghwa train a3c` or `ganghwa train ga`")
     cfg = apply(algo.config(), values)
     cfg = apply(cfg, {k: v for k, v in flags.items() if v is not None})
     cfg = apply(cfg, overrides)
@@ -176,14 +182,15 @@ def resolve_train_config(args: argparse.Namespace) -> tuple[BaseConfig, str]:
     return cfg, note
 
 
-def _checked_env(algo_name: str, env_id: str, env_kwargs: dict[str, Any]) -> Any:
+def _checked_env(algo_name: str, env_id: str, env_kwargs: dict[str, Any],
+                 network: str | None = None) -> Any:
     """The env, built once and checked against the algorithm before anything is written."""
     from ganghwa.envs import make_env
     from ganghwa.registry import get_algo
 
     env = make_env(env_id, env_kwargs=env_kwargs)
     try:
-        get_algo(algo_name).check(env_id, env)
+        get_algo(algo_name).check(env_id, env, network)
     except GanghwaError:
         env.close()
         raise
@@ -194,7 +201,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from ganghwa.run import Run, atomic_write_text
 
     cfg, note = resolve_train_config(args)
-    _checked_env(cfg.algo, cfg.env_id, cfg.env_kwargs).close()
+    _checked_env(cfg.algo, cfg.env_id, cfg.env_kwargs, getattr(cfg, "network", None)).close()
     run = Run.create(Path(args.out), cfg.algo, cfg.env_id, cfg.seed)
     atomic_write_text(run.config_path, to_toml(cfg))
     print(f"run folder: {run.path}" + (f"  ({note})" if note else ""))
@@ -216,7 +223,10 @@ def cmd_resume(args: argparse.Namespace) -> int:
     if state["config"].get("env_id") != cfg.env_id:
         raise GanghwaError(f"{run.latest} was trained on {state['config'].get('env_id')}, "
                            f"but {run.config_path} says {cfg.env_id}; the checkpoint is mismatched")
-    changes: dict[str, Any] = {}
+    changes: dict[str, Any] = dict(parse_set(args.set))
+    if changes.keys() & {"algo", "env_id", "env_kwargs", "seed"}:
+        raise GanghwaError("a resumed run keeps its algo, env and seed; start a new run with "
+                           "`ganghwa train` to change them")
     if args.steps is not None:
         changes["total_steps"] = args.steps
     if args.video is not None:
@@ -226,6 +236,11 @@ def cmd_resume(args: argparse.Namespace) -> int:
         cfg.validate()
         atomic_write_text(run.config_path, to_toml(cfg))
     step = state["counters"]["step"]
+    generation = state["counters"].get("generation")  # the GA counts generations
+    if generation is not None and generation >= getattr(cfg, "generations", 0):
+        print(f"{run.path} already evolved {generation} generations; pass --set generations=N "
+              "to evolve longer")
+        return 0
     if step >= cfg.total_steps:
         print(f"{run.path} already reached {step} of {cfg.total_steps} steps; pass --steps N "
               "to train longer")
@@ -292,8 +307,11 @@ def _print_eval_table(title: str, checkpoint: str, result: Any) -> None:
     table = Table(title=f"{title} ({checkpoint}.pt, {s['episodes']} episodes)")
     for col in ("return mean ± std", "min", "max", "length mean", "min", "max"):
         table.add_column(col, justify="right")
+    for key in result.final_info:  # the env's own score, e.g. Snake's length
+        table.add_column(f"info[{key!r}] mean", justify="right")
     table.add_row(f"{s['mean']:.1f} ± {s['std']:.1f}", f"{s['min']:.1f}", f"{s['max']:.1f}",
-                  f"{s['mean_length']:.1f}", str(s["min_length"]), str(s["max_length"]))
+                  f"{s['mean_length']:.1f}", str(s["min_length"]), str(s["max_length"]),
+                  *(f"{v.mean():.2f}" for v in result.final_info.values()))
     Console().print(table)
 
 

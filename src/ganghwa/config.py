@@ -300,7 +300,10 @@ class DQNConfig(ExplorationConfig, BaseConfig):
     (classic control, LunarLander, a user's own env); presets refine them per env.
     """
 
-    hidden: tuple[int, ...] = hp((256, 256), "hidden layer sizes of the Q-network MLP")
+    hidden: tuple[int, ...] = hp((256, 256), "hidden layer sizes of the Q-network MLP (after "
+                                 "the CNN on image observations)")
+    network: str = hp("auto", "Q-network body: a CNN for image observations, an MLP for flat "
+                      "ones; auto picks by the observation", ("auto", "mlp", "cnn"))
     activation: str = hp("relu", "hidden activation", ("relu", "tanh"))
     init: str = hp("default", "weight init: torch default, He-uniform (Keras) or orthogonal",
                    ("default", "he_uniform", "orthogonal"))
@@ -578,3 +581,64 @@ class A3CConfig(ActorCriticFields, BaseConfig):
         if self.n_epochs != 1 or self.batch_size or self.clip_range is not None:
             raise GanghwaError("A3C takes one gradient per rollout: leave n_epochs, batch_size "
                                "and clip_range at their defaults (PPO has them)")
+
+
+@dataclass
+class GAConfig(BaseConfig):
+    """A genetic algorithm over policy-network weights (Such et al. 2017 is the deep version).
+
+    Each generation every individual (a flat weight vector) plays `episodes` episodes greedily;
+    its mean return is its fitness. The `elites` best pass on unchanged; the rest of the next
+    generation are children of selected parents, crossed over and mutated (genetic.py).
+    """
+
+    algo: str = hp("ga", "algorithm name")
+    total_steps: int = hp(100_000_000, "a cap on env steps, summed over all fitness episodes")
+    generations: int = hp(50, "generations to evolve")
+    population: int = hp(50, "individuals per generation")
+    episodes: int = hp(3, "episodes per fitness evaluation (k); every individual of a "
+                       "generation plays the same k seeds")
+    selection: str = hp("tournament", "parent selection", ("ranking", "roulette", "tournament"))
+    tournament_size: int = hp(3, "tournament: entrants per tournament")
+    crossover: str = hp("uniform", "crossover of two parents' genes", ("single_point", "uniform"))
+    p_crossover: float = hp(0.7, "probability that a pair of parents is crossed over")
+    p_mutation: float = hp(0.1, "probability that a gene is mutated")
+    sigma: float = hp(0.1, "std of the Gaussian noise a mutated gene gets")
+    elites: int = hp(2, "best individuals copied unchanged into the next generation")
+    hidden: tuple[int, ...] = hp((16,), "hidden layer sizes of the policy MLP (after the CNN "
+                                 "on image observations)")
+    network: str = hp("auto", "policy body: a CNN for image observations, an MLP for flat ones; "
+                      "auto picks by the observation", ("auto", "mlp", "cnn"))
+    activation: str = hp("tanh", "hidden activation", ("relu", "tanh"))
+    workers: int = hp(2, "processes (or Ray actors) evaluating fitness in parallel")
+    backend: str = hp("local", "local: a process pool; ray: Ray actors, joining RAY_ADDRESS's "
+                      "cluster if set", ("local", "ray"))
+    eval_every: int = hp(1, "greedy evaluation of the fittest individual every N env steps "
+                         "(1: every generation; keeps best.pt); 0 = off")
+    checkpoint_every: int = hp(1, "write checkpoints/latest.pt every N env steps (1: every "
+                               "generation)")
+
+    def validate(self) -> None:
+        super().validate()
+        if self.population < 2:
+            raise GanghwaError(f"a population needs at least 2 individuals to select and cross "
+                               f"over, got population={self.population}; e.g. --set "
+                               "population=50")
+        for name in ("p_crossover", "p_mutation"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise GanghwaError(f"{name} is a probability and must lie in [0, 1], got "
+                                   f"{value}; e.g. --set {name}=0.1")
+        if not self.sigma >= 0:
+            raise GanghwaError(f"sigma must be 0 or more, got {self.sigma}; e.g. --set sigma=0.1")
+        if not 0 <= self.elites < self.population:
+            raise GanghwaError(f"elites must lie in [0, population), got {self.elites} with "
+                               f"population={self.population}")
+        for name in ("generations", "episodes", "tournament_size", "workers"):
+            if getattr(self, name) < 1:
+                raise GanghwaError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if not self.hidden or min(self.hidden) < 1:
+            raise GanghwaError(f"hidden needs positive layer sizes, got {self.hidden}; "
+                               "e.g. --set hidden=16")
+        if self.num_envs != 1:
+            raise GanghwaError("the GA plays one env per worker; use --workers, not --num-envs")

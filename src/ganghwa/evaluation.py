@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 import gymnasium as gym
@@ -31,6 +31,9 @@ Policy = Callable[[np.ndarray], np.ndarray]
 class EvalResult:
     returns: np.ndarray
     lengths: np.ndarray
+    final_info: dict[str, np.ndarray] = field(default_factory=dict)
+    """Numeric values the env reported in `info` at each episode's last step (Snake's
+    `length`, for example): a game's own score, beside the return."""
 
     @property
     def mean(self) -> float:
@@ -41,7 +44,8 @@ class EvalResult:
         return {"episodes": len(r), "mean": float(r.mean()), "std": float(r.std()),
                 "min": float(r.min()), "max": float(r.max()),
                 "mean_length": float(n.mean()), "min_length": int(n.min()),
-                "max_length": int(n.max()), "returns": [float(x) for x in r]}
+                "max_length": int(n.max()), "returns": [float(x) for x in r],
+                **{f"final_{k}_mean": float(v.mean()) for k, v in self.final_info.items()}}
 
 
 def capped(env: gym.Env) -> gym.Env:
@@ -62,19 +66,25 @@ def play(env: gym.Env, policy: Policy, episodes: int, seed: int) -> EvalResult:
     close it: the one episode loop behind evaluation and video recording."""
     returns = np.zeros(episodes)
     lengths = np.zeros(episodes, dtype=np.int64)
+    infos: list[dict[str, Any]] = []
     try:
         for i in range(episodes):
             obs, _ = env.reset(seed=seed + i)
             done = False
             while not done:
                 action = policy(np.asarray(obs)[None])[0]
-                obs, reward, terminated, truncated, _ = env.step(action)
+                obs, reward, terminated, truncated, info = env.step(action)
                 returns[i] += float(reward)
                 lengths[i] += 1
                 done = terminated or truncated
+            infos.append(info)
     finally:
         env.close()
-    return EvalResult(returns, lengths)
+    numeric = [k for k, v in (infos[0] if infos else {}).items()
+               if isinstance(v, int | float | np.number) and not isinstance(v, bool)
+               and all(k in info for info in infos)]
+    return EvalResult(returns, lengths, {k: np.array([info[k] for info in infos], dtype=float)
+                                         for k in numeric})
 
 
 class _Evaluated(Protocol):

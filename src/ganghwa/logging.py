@@ -28,9 +28,11 @@ class Logger:
     """Episode rows to CSV and TensorBoard, and a live bar: steps/s, episode, return, eps, loss."""
 
     def __init__(self, run: Run | None, total_steps: int, start_step: int = 0,
-                 progress: bool = True, elapsed: float = 0.0, throttle: float = 0.0):
+                 progress: bool = True, elapsed: float = 0.0, throttle: float = 0.0,
+                 fields: tuple[str, ...] = PROGRESS_FIELDS):
         """`throttle` > 0 sends TensorBoard and the bar at most one episode per that many
-        seconds (progress.csv still gets every row): tabular methods finish ~10k episodes/s."""
+        seconds (progress.csv still gets every row): tabular methods finish ~10k episodes/s.
+        `fields` heads a new progress.csv (the GA's rows are generations, not episodes)."""
         self.run = run
         self.throttle = throttle
         self._last_sample = -math.inf
@@ -46,7 +48,7 @@ class Logger:
             self._csv_file = run.progress_path.open("a", newline="")
             self._csv = csv.writer(self._csv_file, lineterminator="\n")
             if new:
-                self._csv.writerow(PROGRESS_FIELDS)
+                self._csv.writerow(fields)
             from torch.utils.tensorboard import SummaryWriter
             self._tb = SummaryWriter(str(run.path), purge_step=start_step or None)
         self._progress: Progress | None = None
@@ -95,6 +97,23 @@ class Logger:
                 self._task, completed=step,
                 stats=f"{self._sps:,.0f} steps/s  ep {episode}  return {mean:.1f}  "
                       f"eps {epsilon:.3f}  loss {loss_text}")
+
+    def generation(self, generation: int, step: int, fitness: Any) -> None:
+        """One GA generation: a GENERATION_FIELDS row (min, mean, max fitness), TensorBoard
+        scalars against the generation, and the bar (whose units are generations)."""
+        low, mean, high = float(fitness.min()), float(fitness.mean()), float(fitness.max())
+        if self._csv_file is not None:
+            self._csv.writerow((step, generation, f"{low:.6g}", f"{mean:.6g}", f"{high:.6g}",
+                                f"{self.elapsed:.3f}"))
+            self._csv_file.flush()
+        if self._tb is not None:
+            for name, value in (("min", low), ("mean", mean), ("max", high)):
+                self._tb.add_scalar(f"charts/fitness_{name}", value, generation)
+            self._tb.add_scalar("charts/env_steps", step, generation)
+        if self._progress is not None:
+            self._progress.update(self._task, completed=generation,
+                                  stats=f"fitness min {low:.1f}  mean {mean:.1f}  max {high:.1f}"
+                                        f"  {step:,} env steps")
 
     def scalar(self, name: str, value: float, step: int) -> None:
         if self._tb is not None:

@@ -1,4 +1,5 @@
-"""Networks shared by the algorithms: an MLP builder and the Q-network with a dueling switch."""
+"""Networks shared by the algorithms: an MLP builder, a CNN for frames, and the Q-network
+with a dueling switch (over either)."""
 
 from __future__ import annotations
 
@@ -42,26 +43,86 @@ def dueling_aggregate(value: torch.Tensor, advantages: torch.Tensor) -> torch.Te
     return value + advantages - advantages.mean(dim=-1, keepdim=True)
 
 
-class QNetwork(nn.Module):
-    """Maps a flat observation to one Q-value per action; `dueling` splits V and A heads."""
+def image_layout(shape: tuple[int, ...]) -> tuple[int, int, int, bool]:
+    """(channels, height, width, channels_last) of an image observation's shape.
 
-    def __init__(self, obs_dim: int, n_actions: int, hidden: tuple[int, ...] = (256, 256),
-                 activation: str = "relu", dueling: bool = False, init: str = "default"):
+    Gymnasium's frames are channels-last (H, W, 3); its FrameStackObservation over grayscale
+    frames gives channels-first (k, H, W). The channel axis is the short one (<= 4) at an end.
+    """
+    if len(shape) != 3:
+        raise ValueError(f"an image observation has 3 axes, got shape {shape}")
+    if shape[-1] <= 4 < shape[0]:
+        return shape[2], shape[0], shape[1], True
+    return shape[0], shape[1], shape[2], False
+
+
+class ImageEncoder(nn.Module):
+    """Frames to a feature vector: the Nature DQN convolutions (Mnih et al. 2015) for frames of
+    36 pixels and more, and three 3×3 convolutions for small boards (Snake's 20×20), where the
+    Nature stack's 8×8 stride-4 filters would leave no image. uint8 pixels are scaled to [0, 1].
+    """
+
+    def __init__(self, shape: tuple[int, ...], scale: float = 1.0):
+        super().__init__()
+        channels, height, width, self.channels_last = image_layout(shape)
+        self.scale = scale
+        if min(height, width) >= 36:
+            self.convs = nn.Sequential(
+                nn.Conv2d(channels, 32, 8, stride=4), nn.ReLU(),
+                nn.Conv2d(32, 64, 4, stride=2), nn.ReLU(),
+                nn.Conv2d(64, 64, 3, stride=1), nn.ReLU(), nn.Flatten())
+        else:
+            self.convs = nn.Sequential(
+                nn.Conv2d(channels, 32, 3, padding=1), nn.ReLU(),
+                nn.Conv2d(32, 64, 3, stride=2, padding=1), nn.ReLU(),
+                nn.Conv2d(64, 64, 3, stride=2, padding=1), nn.ReLU(), nn.Flatten())
+        with torch.no_grad():
+            self.out_dim = int(self.convs(torch.zeros(1, channels, height, width)).shape[1])
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        x = obs.float() * self.scale
+        if self.channels_last:
+            x = x.permute(0, 3, 1, 2)
+        return self.convs(x)
+
+
+class QNetwork(nn.Module):
+    """Maps an observation to one Q-value per action; `dueling` splits V and A heads.
+
+    A flat observation (an int size, or a 1-D shape) goes straight into the MLP; an image
+    (a 3-D shape) goes through the ImageEncoder first, and `hidden` sizes the MLP after it.
+    """
+
+    def __init__(self, obs_shape: int | tuple[int, ...], n_actions: int,
+                 hidden: tuple[int, ...] = (256, 256), activation: str = "relu",
+                 dueling: bool = False, init: str = "default", pixel_scale: float = 1 / 255):
         super().__init__()
         self.dueling = dueling
         self.activation = activation
         self.n_actions = n_actions
+        shape = (obs_shape,) if isinstance(obs_shape, int) else tuple(obs_shape)
+        self.encoder: nn.Module = nn.Identity()
+        in_dim = shape[0]
+        if len(shape) == 3:
+            self.encoder = ImageEncoder(shape, pixel_scale)
+            in_dim = self.encoder.out_dim
+        elif len(shape) != 1:
+            raise ValueError(f"QNetwork takes a flat or an image observation, got shape {shape}")
         if dueling:
-            self.body = mlp(obs_dim, hidden[:-1], hidden[-1], activation)
+            self.body = mlp(in_dim, hidden[:-1], hidden[-1], activation)
             self.body.append(ACTIVATIONS[activation]())
             self.value_head = nn.Linear(hidden[-1], 1)
             self.advantage_head = nn.Linear(hidden[-1], n_actions)
         else:
-            self.body = mlp(obs_dim, hidden, n_actions, activation)
+            self.body = mlp(in_dim, hidden, n_actions, activation)
         init_weights(self, init)
 
+    @property
+    def is_image(self) -> bool:
+        return isinstance(self.encoder, ImageEncoder)
+
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
-        features = self.body(obs)
+        features = self.body(self.encoder(obs))
         if not self.dueling:
             return features
         return dueling_aggregate(self.value_head(features), self.advantage_head(features))

@@ -27,16 +27,26 @@ def moving_average(values: np.ndarray, window: int = 100) -> np.ndarray:
     return (csum[idx] - csum[lo]) / (idx - lo)
 
 
+def _progress(run_dir: Path) -> dict[str, np.ndarray]:
+    path = Path(run_dir) / "progress.csv"
+    if not path.is_file():
+        raise GanghwaError(f"{run_dir} has no progress.csv yet; pass a run folder that has "
+                           "trained at least one episode")
+    return {key: np.asarray(v) for key, v in read_progress(path).items()}
+
+
 def plot_runs(run_dirs: list[Path], out: Path, window: int = 100) -> Path:
-    """Overlay runs in three panels against env steps; written atomically as PNG."""
+    """Overlay runs in three panels against env steps (GA runs: fitness against generations);
+    written atomically as PNG."""
+    progress = [_progress(d) for d in run_dirs]
+    evolved = ["fitness_mean" in data for data in progress]
+    if any(evolved):
+        if not all(evolved):
+            raise GanghwaError("GA runs plot fitness per generation, the others return per env "
+                               "step; plot them separately")
+        return plot_generations(run_dirs, progress, out)
     fig, (ax_ret, ax_loss, ax_eps) = plt.subplots(3, 1, figsize=(9, 9), sharex=True)
-    for k, run_dir in enumerate(run_dirs):
-        path = Path(run_dir) / "progress.csv"
-        if not path.is_file():
-            plt.close(fig)
-            raise GanghwaError(f"{run_dir} has no progress.csv yet; pass a run folder that has "
-                               "trained at least one episode")
-        data = {key: np.asarray(v) for key, v in read_progress(path).items()}
+    for k, (run_dir, data) in enumerate(zip(run_dirs, progress, strict=True)):
         color = f"C{k}"
         label = Path(run_dir).name
         steps = data["step"]
@@ -64,6 +74,26 @@ def plot_runs(run_dirs: list[Path], out: Path, window: int = 100) -> Path:
     ax_eps.set_xlabel("env steps")
     for ax in (ax_ret, ax_loss, ax_eps):
         ax.grid(alpha=0.3)
+    return _save(fig, Path(out))
+
+
+def plot_generations(run_dirs: list[Path], progress: list[dict[str, np.ndarray]],
+                     out: Path) -> Path:
+    """The GA's curve, as the tutorial draws it: min, mean and max fitness per generation."""
+    fig, ax = plt.subplots(figsize=(9, 5))
+    for k, (run_dir, data) in enumerate(zip(run_dirs, progress, strict=True)):
+        color, label = f"C{k}", Path(run_dir).name
+        gens = data["generation"]
+        ax.fill_between(gens, data["fitness_min"], data["fitness_max"], color=color, alpha=0.15)
+        ax.plot(gens, data["fitness_max"], color=color, linewidth=1.2, linestyle="--",
+                label=f"{label} max")
+        ax.plot(gens, data["fitness_mean"], color=color, linewidth=2, label=f"{label} mean")
+        ax.plot(gens, data["fitness_min"], color=color, linewidth=1, linestyle=":",
+                label=f"{label} min")
+    ax.set_xlabel("generation")
+    ax.set_ylabel("fitness (mean return over k episodes)")
+    ax.legend(loc="lower right", fontsize=8)
+    ax.grid(alpha=0.3)
     return _save(fig, Path(out))
 
 

@@ -8,13 +8,14 @@ from typing import Any
 
 import gymnasium as gym
 
-from ganghwa.algos import a2c, a3c, deep_sarsa, dqn, reinforce, tabular
+from ganghwa.algos import a2c, a3c, deep_sarsa, dqn, ga, reinforce, tabular
 from ganghwa.config import (
     A2CConfig,
     A3CConfig,
     BaseConfig,
     DeepSarsaConfig,
     DQNConfig,
+    GAConfig,
     PPOConfig,
     ReinforceConfig,
     TabularConfig,
@@ -30,8 +31,9 @@ class Algo:
     config: type[BaseConfig]
     train: Callable[..., Any]
     load_policy: Callable[..., Callable[[Any], Any]]
-    check: Callable[[str, gym.Env], None]
-    """Raises GanghwaError when the env does not suit the algorithm (before a run is made)."""
+    check: Callable[..., None]
+    """check(env_id, env, network=None): raises GanghwaError when the env does not suit the
+    algorithm (before a run is made); `network` is the config's choice, where it has one."""
     family: str = ""
     """A preset section shared with related algorithms ("tabular"), read before its own."""
 
@@ -40,16 +42,18 @@ class Algo:
         return (self.family, self.name) if self.family else (self.name,)
 
 
-def _mlp_check(name: str) -> Callable[[str, gym.Env], None]:
-    """Flat Box observations and Discrete actions, named after the algorithm in errors."""
-    def check(env_id: str, env: gym.Env) -> None:
-        dqn.check_spaces(env_id, env.observation_space, env.action_space, name)
+def _mlp_check(name: str, default: str = "mlp") -> Callable[..., None]:
+    """Discrete actions and a flat Box observation (or an image one, for network "auto"),
+    named after the algorithm in errors."""
+    def check(env_id: str, env: gym.Env, network: str | None = None) -> None:
+        dqn.check_spaces(env_id, env.observation_space, env.action_space, name,
+                         network or default)
 
     return check
 
 
 def _tabular(name: str, summary: str) -> Algo:
-    def check(env_id: str, env: gym.Env) -> None:
+    def check(env_id: str, env: gym.Env, network: str | None = None) -> None:
         tabular.check_env(env_id, env, name)
 
     return Algo(name, summary, TabularConfig, tabular.train, tabular.load_policy, check,
@@ -58,7 +62,7 @@ def _tabular(name: str, summary: str) -> Algo:
 
 ALGOS: dict[str, Algo] = {
     "dqn": Algo("dqn", "DQN with Double, Dueling, hard/Polyak target and epsilon switches",
-                DQNConfig, dqn.train, dqn.load_policy, _mlp_check("DQN")),
+                DQNConfig, dqn.train, dqn.load_policy, _mlp_check("DQN", "auto")),
     **{a.name: a for a in (
         _tabular("value_iteration", "value iteration on the env's model P (DP)"),
         _tabular("policy_iteration", "policy evaluation and greedy improvement on P (DP)"),
@@ -80,6 +84,8 @@ ALGOS: dict[str, Algo] = {
                 PPOConfig, entry_point(a2c.A2C), a2c.load_ppo_policy, _mlp_check("PPO")),
     "a3c": Algo("a3c", "A3C: asynchronous actor-learners on one global network (local or Ray)",
                 A3CConfig, entry_point(a3c.A3C), a3c.load_policy, _mlp_check("A3C")),
+    "ga": Algo("ga", "genetic algorithm: evolves policy-network weights (MLP or CNN)",
+               GAConfig, ga.train, ga.load_policy, _mlp_check("GA", "auto")),
 }
 
 

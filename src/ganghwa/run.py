@@ -23,6 +23,8 @@ from ganghwa.errors import GanghwaError
 
 CHECKPOINT_FORMAT = "ganghwa-checkpoint-1"
 PROGRESS_FIELDS = ("step", "episode", "return", "length", "epsilon", "loss", "time")
+GENERATION_FIELDS = ("step", "generation", "fitness_min", "fitness_mean", "fitness_max", "time")
+"""The GA's progress.csv: one row per generation (`step` counts env steps of fitness episodes)."""
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -169,9 +171,10 @@ class Run:
         if not self.progress_path.is_file():
             return
         with self.progress_path.open(newline="") as f:
-            rows = [r for r in csv.DictReader(f) if int(r["step"]) <= step]
+            reader = csv.DictReader(f)
+            rows = [r for r in reader if int(r["step"]) <= step]
         out = io.StringIO()
-        writer = csv.DictWriter(out, PROGRESS_FIELDS, lineterminator="\n")
+        writer = csv.DictWriter(out, reader.fieldnames or PROGRESS_FIELDS, lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
         atomic_write_text(self.progress_path, out.getvalue())
@@ -185,8 +188,9 @@ def _append_row(path: Path, header: str, row: str) -> None:
 
 
 def read_progress(path: Path) -> dict[str, list[float]]:
-    """progress.csv as columns of floats (for plots and tests)."""
+    """progress.csv as columns of floats, by its header (for plots and tests)."""
     with path.open(newline="") as f:
-        rows = list(csv.DictReader(f))
+        reader = csv.DictReader(f)
+        rows = list(reader)
     return {k: [float(r[k]) if r[k] not in ("", "nan") else float("nan") for r in rows]
-            for k in PROGRESS_FIELDS}
+            for k in reader.fieldnames or PROGRESS_FIELDS}

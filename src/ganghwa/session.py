@@ -11,7 +11,7 @@ import numpy as np
 
 from ganghwa.evaluation import periodic_eval
 from ganghwa.logging import Logger
-from ganghwa.run import Run
+from ganghwa.run import PROGRESS_FIELDS, Run
 from ganghwa.runtime import InterruptFlag
 from ganghwa.schedules import crossings
 
@@ -89,13 +89,16 @@ def entry_point(factory: Callable[..., _Trainable]) -> Callable[..., Any]:
 
 @contextmanager
 def learning_session(agent: Learner, run: Run | None, total_steps: int, progress: bool,
-                     throttle: float = 0.0) -> Iterator[Session]:
+                     throttle: float = 0.0, done: int | None = None,
+                     fields: tuple[str, ...] = PROGRESS_FIELDS) -> Iterator[Session]:
     """A Session for the loop; afterwards latest.pt is saved (and best.pt if there is none).
 
     The loop sets `agent.stop_reason` to end early ("solved", "interrupted"); an exception
-    skips the final checkpoints, so the last good ones stay.
+    skips the final checkpoints, so the last good ones stay. The bar counts env steps, or
+    other units (the GA's generations) when `total_steps` and `done` are given in them.
     """
-    logger = Logger(run, total_steps, agent.step, progress, agent.elapsed, throttle)
+    logger = Logger(run, total_steps, agent.step if done is None else done, progress,
+                    agent.elapsed, throttle, fields)
     interrupted = InterruptFlag(enabled=run is not None)
     agent.stop_reason = ""
     try:

@@ -134,6 +134,18 @@ BAD_INPUTS = [
     (["solve", "value_iteration", "ganghwa/GridWorld-v0", "--env-kw", "desc=S#G"],
      "cannot be reached"),
     (["solve", "q_learning", "FrozenLake-v1"], "solve runs a DP method"),
+    (["train", "ga", "--set", "population=1"], "at least 2 individuals"),
+    (["train", "ga", "--set", "p_mutation=1.5"], "p_mutation is a probability"),
+    (["train", "ga", "--set", "p_crossover=-0.1"], "p_crossover is a probability"),
+    (["train", "ga", "Pendulum-v1"], "discrete action space"),
+    (["train", "dqn", "CartPole-v1", "--set", "network=cnn"], "use --set network=mlp"),
+    (["train", "dqn", "ganghwa/Snake-v0", "--env-kw", "obs_mode=pixels", "--set",
+      "network=mlp"], "use --set network=cnn"),
+    (["train", "a2c", "ganghwa/Snake-v0", "--env-kw", "obs_mode=pixels"], "use dqn or ga"),
+    (["train", "dqn", "CarRacing-v3"], "use ganghwa/CarRacing-v0"),
+    (["train", "dqn", "ganghwa/CarRacing-v0", "--env-kw", "actions=[[0,1],[1,0,0]]"],
+     "(steer, gas, brake) triple"),
+    (["train", "dqn", "ganghwa/Snake-v0", "--env-kw", "size=2"], "Snake needs size >= 4"),
 ]
 
 NO_MODEL_ENV = """
@@ -340,7 +352,7 @@ def test_a3c_trains_with_local_workers_and_resumes(tmp_path):
 
 @pytest.mark.parametrize("args,message", [
     (["a3c", "--workers", "0"], "use --workers 2"),
-    (["dqn", "--workers", "2"], "apply to a3c, not dqn"),
+    (["dqn", "--workers", "2"], "apply to a3c and ga, not dqn"),
     (["a3c", "--backend", "spark"], "invalid choice"),
     (["a3c", "--set", "n_epochs=4"], "A3C takes one gradient per rollout"),
 ])
@@ -348,3 +360,34 @@ def test_a3c_bad_input_is_one_line_and_exit_2(args, message, tmp_path):
     result = ganghwa("train", *args, cwd=tmp_path)
     assert result.returncode == 2 and message in result.stderr
     assert "Traceback" not in result.stderr and not (tmp_path / "runs").exists()
+
+
+def test_ga_trains_through_the_cli_and_plots_min_mean_max_fitness(tmp_path):
+    result = ganghwa("train", "ga", "CartPole-v1", "--workers", "2", "--no-progress",
+                     "--set", "generations=3", "population=8", "eval_episodes=2",
+                     "final_eval_episodes=3", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    run = only_run(tmp_path / "runs")
+    with (run / "progress.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert list(rows[0]) == ["step", "generation", "fitness_min", "fitness_mean",
+                             "fitness_max", "time"]
+    assert [int(r["generation"]) for r in rows] == [1, 2, 3]
+    assert all(float(r["fitness_min"]) <= float(r["fitness_mean"]) <= float(r["fitness_max"])
+               for r in rows)
+    assert (run / "curve.png").stat().st_size > 10_000 and list((run / "videos").glob("*.mp4"))
+    state = torch.load(run / "checkpoints" / "latest.pt", weights_only=True)
+    assert state["population"].shape[0] == 8 and state["counters"]["generation"] == 3
+    result = ganghwa("resume", str(run), "--no-video", "--no-progress", "--set",
+                     "generations=4", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    with (run / "progress.csv").open() as f:
+        assert [int(r["generation"]) for r in csv.DictReader(f)] == [1, 2, 3, 4]
+
+
+def test_snake_eval_reports_the_snake_length(tmp_path):
+    result = ganghwa("train", "dqn", "ganghwa/Snake-v0", "--steps", "600", "--no-video",
+                     "--no-progress", *FAST, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((only_run(tmp_path / "runs") / "eval.json").read_text())
+    assert summary["final_length_mean"] >= 1 and "info['length'] mean" in result.stdout

@@ -23,13 +23,6 @@ from ganghwa.run import Run
 ray = pytest.importorskip("ray")
 
 
-@pytest.fixture(scope="module")
-def local_ray():
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield
-    ray.shutdown()
-
-
 def tuned(**overrides):
     values, _ = preset_values("tuned", "a3c", "CartPole-v1")
     return apply(A3CConfig(), {**values, "seed": 0, "eval_every": 10_000, "eval_episodes": 20,

@@ -40,3 +40,84 @@ def test_state_dict_round_trip():
     other.load_state_dict(buf.state_dict())
     assert other.pos == buf.pos and len(other) == len(buf)
     assert np.array_equal(other.obs, buf.obs) and np.array_equal(other.rewards, buf.rewards)
+
+
+# ---------------------------------------------------------------- FrameReplayBuffer
+
+
+class _Frames:
+    """An env whose every frame is unique: a 2x2 image filled with a running counter, and
+    episodes of random length that end by termination or by truncation."""
+
+    def __init__(self, seed: int):
+        import gymnasium as gym
+
+        self.observation_space = gym.spaces.Box(0, 255, (2, 2), np.uint8)
+        self.action_space = gym.spaces.Discrete(2)
+        self.rng = np.random.default_rng(seed)
+        self.counter = seed * 100  # two envs never share a frame value
+
+    def frame(self) -> np.ndarray:
+        self.counter = (self.counter + 1) % 251
+        return np.full((2, 2), self.counter, np.uint8)
+
+    def reset(self, **_):
+        self.left = int(self.rng.integers(1, 7))
+        return self.frame(), {}
+
+    def step(self, action):
+        self.left -= 1
+        end = self.left == 0
+        terminated = end and self.rng.random() < 0.5
+        return self.frame(), 1.0, terminated, end and not terminated, {}
+
+
+def test_frame_buffer_rebuilds_framestack_observations_across_episode_boundaries():
+    """Every sampled (obs, next_obs) equals what gymnasium's FrameStackObservation showed."""
+    import gymnasium as gym
+
+    from ganghwa.buffers import FrameReplayBuffer
+
+    k, n_envs = 4, 2
+    envs = []
+    for e in range(n_envs):
+        base = _Frames(e)
+        env = gym.Env.__new__(gym.Env)  # a bare Env around _Frames, for the wrapper
+        env.observation_space, env.action_space = base.observation_space, base.action_space
+        env.reset, env.step = base.reset, base.step  # type: ignore[method-assign]
+        envs.append(gym.wrappers.FrameStackObservation(env, k))
+    buf = FrameReplayBuffer(120, (k, 2, 2), num_envs=n_envs)
+    seen = {}  # action id -> (obs, reward, next_obs, terminated) as the wrapper gave them
+    obs = np.stack([env.reset()[0] for env in envs])
+    for t in range(150):  # more than the capacity: the ring wraps
+        ids = np.array([2 * t, 2 * t + 1])
+        nexts, terms, ends, finals = [], [], [], []
+        for e, env in enumerate(envs):
+            nxt, reward, terminated, truncated, _ = env.step(0)
+            seen[int(ids[e])] = (obs[e].copy(), reward, nxt.copy(), float(terminated))
+            finals.append(nxt)
+            ends.append(terminated or truncated)
+            terms.append(terminated)
+            nexts.append(env.reset()[0] if terminated or truncated else nxt)
+        buf.add(obs, ids, np.ones(n_envs), np.stack(finals), np.array(terms), np.array(ends))
+        obs = np.stack(nexts)
+    batch = buf.sample(2000, np.random.default_rng(0))
+    assert batch.obs.shape == (2000, k, 2, 2) and batch.obs.dtype == torch.uint8
+    oldest = 2 * 150 - buf.capacity  # transitions older than this were overwritten
+    starts_of_episodes = 0
+    for i in range(2000):
+        o, r, nxt, term = seen[int(batch.actions[i])]
+        assert np.array_equal(batch.obs[i].numpy(), o)
+        assert np.array_equal(batch.next_obs[i].numpy(), nxt)
+        assert float(batch.terminated[i]) == term and float(batch.rewards[i]) == r
+        assert int(batch.actions[i]) >= oldest - 2 * k
+        starts_of_episodes += int((o[0] == o[1]).all())  # padded with the first frame
+    assert starts_of_episodes > 100  # the boundaries were sampled, not avoided
+
+
+def test_frame_buffer_stores_each_frame_once():
+    from ganghwa.buffers import FrameReplayBuffer
+
+    buf = FrameReplayBuffer(100_000, (4, 84, 84))
+    assert buf.frames.nbytes == 100_000 * 84 * 84  # 0.71 GB, against 5.6 GB for obs+next_obs
+    assert buf.nbytes < 1.5e9

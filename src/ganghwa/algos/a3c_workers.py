@@ -28,6 +28,7 @@ import torch.multiprocessing as mp
 from ganghwa.algos.actor_learner import ActorLearner, GlobalOptimizer
 from ganghwa.config import A3CConfig
 from ganghwa.errors import GanghwaError
+from ganghwa.ray_setup import start_ray
 
 
 @dataclass
@@ -191,21 +192,11 @@ class RayWorkers:
 
     def __init__(self, cfg: A3CConfig, optimizer: GlobalOptimizer, step: int, updates: int,
                  total: int):
-        try:
-            import ray
-        except ImportError:
-            raise GanghwaError("--backend ray needs Ray: pip install 'ganghwa[distributed]'"
-                               ) from None
-        self.ray = ray
+        self.ray, self.owns_ray = start_ray(cfg.workers)
         self.cfg, self.optimizer, self.total = cfg, optimizer, total
         self.step, self.updates = step, updates
-        self.owns_ray = not ray.is_initialized()
-        if self.owns_ray:
-            address = os.environ.get("RAY_ADDRESS")
-            ray.init(address=address or None, include_dashboard=False, log_to_driver=False,
-                     num_cpus=None if address else max(cfg.workers, os.cpu_count() or 1))
-        self.actor_cls = ray.remote(num_cpus=1, max_restarts=cfg.max_restarts,
-                                    max_task_retries=-1)(_RayActorLearner)
+        self.actor_cls = self.ray.remote(num_cpus=1, max_restarts=cfg.max_restarts,
+                                         max_task_retries=-1)(_RayActorLearner)
         self.actors: list[Any] = []
         self.inflight: dict[Any, int] = {}
 

@@ -24,13 +24,13 @@ import torch
 import torch.nn.functional as F
 
 from ganghwa.backprop import ManualBackprop, NumpyActor, flatten_parameters, param_views
-from ganghwa.buffers import Batch, ReplayBuffer
+from ganghwa.buffers import Batch, FrameReplayBuffer, ReplayBuffer
 from ganghwa.config import DQNConfig, apply
 from ganghwa.envs import env_spaces, make_vec_env, restore_env_state, snapshot_env_state
 from ganghwa.errors import GanghwaError
 from ganghwa.evaluation import EvalResult, evaluate
 from ganghwa.logging import Logger
-from ganghwa.nets import QNetwork
+from ganghwa.nets import QNetwork, image_layout
 from ganghwa.optim import FusedStep
 from ganghwa.run import Run, load_checkpoint, save_checkpoint
 from ganghwa.runtime import pick_device, seed_everything, set_threads
@@ -76,14 +76,29 @@ def td_loss_and_grad(q_taken: torch.Tensor, target: torch.Tensor,
 
 
 def check_spaces(env_id: str, obs_space: gym.Space, action_space: gym.Space,
-                 algo: str = "DQN") -> None:
-    """An MLP over a flat Box observation, choosing among Discrete actions."""
+                 algo: str = "DQN", network: str = "mlp") -> None:
+    """Discrete actions, and an observation the network can read: a flat Box for an MLP, an
+    image Box (3 axes) for a CNN; `network="auto"` takes whichever fits."""
     if not isinstance(action_space, gym.spaces.Discrete):
+        hint = (" For CarRacing use ganghwa/CarRacing-v0 (discrete actions, preprocessed "
+                "frames)." if "CarRacing" in env_id else "")
         raise GanghwaError(f"{algo} needs a discrete action space, but {env_id} has {action_space} "
                            "(continuous actions); pick a discrete env such as CartPole-v1 or "
-                           "LunarLander-v3")
-    if not (isinstance(obs_space, gym.spaces.Box) and len(obs_space.shape) == 1):
-        raise GanghwaError(f"{algo}'s MLP needs a flat Box observation, but {env_id} has "
+                           f"LunarLander-v3.{hint}")
+    flat = isinstance(obs_space, gym.spaces.Box) and len(obs_space.shape) == 1
+    image = isinstance(obs_space, gym.spaces.Box) and len(obs_space.shape) == 3
+    if network == "cnn" and not image:
+        raise GanghwaError(f"a CNN needs image observations, but {env_id} has {obs_space}; "
+                           "use --set network=mlp (or auto)")
+    if network == "mlp" and image:
+        can = "" if algo in ("DQN", "GA") else f"; {algo} has no CNN yet, use dqn or ga"
+        raise GanghwaError(f"{algo}'s MLP would need {env_id}'s image observations {obs_space} "
+                           f"flattened; use --set network=cnn (or auto){can}")
+    if network == "auto" and image and algo not in ("DQN", "GA"):
+        raise GanghwaError(f"{algo} has no CNN yet for {env_id}'s image observations "
+                           f"{obs_space}; use dqn or ga")
+    if not (flat or image):
+        raise GanghwaError(f"{algo} needs a flat or an image Box observation, but {env_id} has "
                            f"{obs_space}; flatten it (gymnasium.wrappers.FlattenObservation) or "
                            "use an env with vector observations")
 
@@ -101,15 +116,17 @@ class DQN:
         cfg = apply(config or DQNConfig(), {**({"env_id": env} if env else {}), **hp})
         cfg.validate()
         obs_space, action_space = env_spaces(cfg.env_id, cfg.env_kwargs)
-        check_spaces(cfg.env_id, obs_space, action_space)
+        check_spaces(cfg.env_id, obs_space, action_space, "DQN", cfg.network)
         assert isinstance(action_space, gym.spaces.Discrete) and obs_space.shape is not None
         self.config = cfg
+        self.obs_shape = tuple(obs_space.shape)
         self.n_actions = int(action_space.n)
         self.action_start = int(action_space.start)
         self.device = pick_device(cfg.device)
         seed_everything(cfg.seed)
-        self.q_net = QNetwork(obs_space.shape[0], self.n_actions, cfg.hidden, cfg.activation,
+        self.q_net = QNetwork(obs_space.shape, self.n_actions, cfg.hidden, cfg.activation,
                               cfg.dueling, cfg.init).to(self.device)
+        self.image = self.q_net.is_image
         n_params = sum(p.numel() for p in self.q_net.parameters())
         self.threads = set_threads(cfg.threads, n_params, cfg.batch_size, self.device)
         self.target_net = copy.deepcopy(self.q_net).requires_grad_(False)
@@ -120,18 +137,27 @@ class DQN:
         self._weights = list(self.q_net.parameters())
         self._target_weights = list(self.target_net.parameters())
         assert self._flat.grad is not None
-        self._backprop = ManualBackprop(self.q_net, param_views(self._flat.grad, self._weights),
-                                        cfg.batch_size)
+        # An MLP trains through ManualBackprop and acts through numpy (both measured faster on
+        # CPU); a CNN trains through autograd and acts through torch.
+        self._backprop = None if self.image else ManualBackprop(
+            self.q_net, param_views(self._flat.grad, self._weights), cfg.batch_size)
         self._numpy_actor = (NumpyActor(self._weights, cfg.activation, cfg.dueling)
-                             if self.device.type == "cpu" else None)
+                             if self.device.type == "cpu" and not self.image else None)
         optim_cls = torch.optim.AdamW if cfg.optimizer == "adamw" else torch.optim.Adam
         fused = self.device.type in ("cpu", "cuda")
         self.optimizer = optim_cls([self._flat], lr=cfg.lr, amsgrad=cfg.amsgrad,
                                    weight_decay=cfg.weight_decay, fused=fused, foreach=not fused)
         self._optimizer_step = (FusedStep(self.optimizer, self._flat).step if fused
                                 else self.optimizer.step)
-        self.replay_buffer = ReplayBuffer(cfg.buffer_size, obs_space.shape, np.float32,
-                                          self.device)
+        self.replay_buffer: ReplayBuffer | FrameReplayBuffer
+        if self.image and not image_layout(obs_space.shape)[3] and obs_space.dtype == np.uint8:
+            # (k, H, W) frame stacks: each frame stored once
+            self.replay_buffer = FrameReplayBuffer(cfg.buffer_size, obs_space.shape,
+                                                   cfg.num_envs, self.device)
+        else:
+            self.replay_buffer = ReplayBuffer(cfg.buffer_size, obs_space.shape,
+                                              np.uint8 if self.image else np.float32,
+                                              self.device)
         self.rng = np.random.default_rng(cfg.seed)
         self.step = self.episode = self.updates = 0
         self.best_score = -math.inf
@@ -146,7 +172,8 @@ class DQN:
         self._env_snapshot: Any = None
         # compile=true trains through autograd and a compiled loss instead of ManualBackprop.
         self._compiled_loss: Callable[[Batch], torch.Tensor] | None = (
-            torch.compile(self._compute_loss) if cfg.compile else None)
+            torch.compile(self._compute_loss) if cfg.compile
+            else self._compute_loss if self.image else None)
 
     # ------------------------------------------------------------------ acting
     @property
@@ -164,6 +191,10 @@ class DQN:
             return random_actions
         if self._numpy_actor is not None:
             greedy = self._numpy_actor.q_values(obs).argmax(axis=1)
+        elif self._backprop is None:
+            with torch.inference_mode():
+                q_values = self.q_net(torch.as_tensor(obs, device=self.device))
+            greedy = q_values.argmax(dim=1).cpu().numpy()
         else:
             q_values = self._backprop.forward(
                 torch.as_tensor(obs, dtype=torch.float32, device=self.device), self._weights)
@@ -176,13 +207,14 @@ class DQN:
 
     def predict(self, obs: np.ndarray, deterministic: bool = True) -> tuple[np.ndarray, None]:
         """SB3's signature: an observation (or a batch) in, (action(s), None) out."""
-        obs = np.asarray(obs, dtype=np.float32)
-        batch = obs if obs.ndim == 2 else obs[None]
+        obs = np.asarray(obs)
+        single = obs.ndim == len(self.obs_shape)
+        batch = obs[None] if single else obs
         if deterministic:
             actions = self.greedy_policy(batch)
         else:
             actions = self.act(batch, self.epsilon) + self.action_start
-        return (actions if obs.ndim == 2 else actions[0]), None
+        return (actions[0] if single else actions), None
 
     # ------------------------------------------------------------------ updating
     def _compute_loss(self, batch: Batch) -> torch.Tensor:
@@ -202,6 +234,7 @@ class DQN:
         """The TD loss, with its gradient written into the flat grad by ManualBackprop."""
         cfg = self.config
         bp = self._backprop
+        assert bp is not None
         q_values = bp.forward(batch.obs, self._weights, keep=True)
         next_q_target = bp.forward(batch.next_obs, self._target_weights)
         next_q_online = bp.forward(batch.next_obs, self._weights) if cfg.double else None
@@ -295,7 +328,8 @@ class DQN:
                 stored_rewards = rewards * cfg.reward_scale
                 if cfg.terminal_reward is not None:
                     stored_rewards = np.where(terminated, cfg.terminal_reward, stored_rewards)
-                self.replay_buffer.add(obs, actions, stored_rewards, real_next_obs, terminated)
+                self.replay_buffer.add(obs, actions, stored_rewards, real_next_obs, terminated,
+                                       terminated | truncated)
                 self._ep_returns += rewards
                 self._ep_lengths += 1
                 obs = self._obs = next_obs
@@ -370,7 +404,7 @@ class DQN:
                          "best_score": self.best_score, "elapsed": elapsed},
             "loss": {"sum": self._loss_sum.detach().cpu().clone(), "count": self._loss_count},
             "rng": {"numpy": self.rng.bit_generator.state, "torch": torch.get_rng_state()},
-            "envs": {"obs": torch.from_numpy(np.array(self._obs, dtype=np.float32)),
+            "envs": {"obs": torch.from_numpy(np.array(self._obs)),
                      "returns": torch.from_numpy(self._ep_returns.copy()),
                      "lengths": torch.from_numpy(self._ep_lengths.copy()),
                      "state": snapshot},
@@ -431,9 +465,9 @@ def load_policy(state: dict[str, Any]) -> Callable[[np.ndarray], np.ndarray]:
     """The greedy policy of a checkpoint, for eval and record: the network alone, on the CPU."""
     config = apply(DQNConfig(), state["config"])
     obs_space, action_space = env_spaces(config.env_id, config.env_kwargs)
-    check_spaces(config.env_id, obs_space, action_space)
+    check_spaces(config.env_id, obs_space, action_space, "DQN", config.network)
     assert isinstance(action_space, gym.spaces.Discrete) and obs_space.shape is not None
-    q_net = QNetwork(obs_space.shape[0], int(action_space.n), config.hidden, config.activation,
+    q_net = QNetwork(obs_space.shape, int(action_space.n), config.hidden, config.activation,
                      config.dueling)
     try:
         q_net.load_state_dict(state["q_net"])

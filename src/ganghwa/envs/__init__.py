@@ -1,7 +1,8 @@
 """Environments: construction, vectorisation and state snapshots (see make.py), and our own.
 
-Importing this package registers ganghwa/GridWorld-v0, ganghwa/RoadTrip-v0 and
-ganghwa/MovingObstacles-v0 with Gymnasium.
+Importing this package registers ganghwa/GridWorld-v0, ganghwa/RoadTrip-v0,
+ganghwa/MovingObstacles-v0, ganghwa/Snake-v0 and ganghwa/CarRacing-v0 (CarRacing-v3
+preprocessed for a CNN) with Gymnasium.
 """
 
 import gymnasium as gym
@@ -18,6 +19,8 @@ OUR_ENVS = {
     "ganghwa/GridWorld-v0": ("ganghwa.envs.gridworld:GridWorld", 100),
     "ganghwa/RoadTrip-v0": ("ganghwa.envs.roadtrip:RoadTrip", 20),
     "ganghwa/MovingObstacles-v0": ("ganghwa.envs.moving_obstacles:MovingObstacles", 100),
+    "ganghwa/Snake-v0": ("ganghwa.envs.snake:Snake", None),  # ends itself when it starves
+    "ganghwa/CarRacing-v0": ("ganghwa.envs.car_racing:make_car_racing", None),  # v3's limit
 }
 for _id, (_entry, _limit) in OUR_ENVS.items():
     if _id not in gym.registry:
