@@ -154,7 +154,19 @@ class FrameReplayBuffer:
         self._frames_view = torch.from_numpy(self.frames)
 
     def __len__(self) -> int:
-        return int(np.minimum(self.written, self.slots).sum())
+        """Complete transitions held: transition slots, less those still awaiting their next
+        frame (the newest slot of an env whose episode goes on)."""
+        waiting = sum(int(self.is_transition[env, (self.written[env] - 1) % self.slots])
+                      for env in range(self.num_envs) if self.written[env])
+        return int(self.is_transition.sum()) - waiting
+
+    def break_episodes(self) -> None:
+        """The envs were reset without the buffer seeing the episodes end (a resumed run whose
+        env state could not be restored): the newest transitions lose their next frame."""
+        for env in range(self.num_envs):
+            if self._in_episode[env] and self.written[env]:
+                self.is_transition[env, (self.written[env] - 1) % self.slots] = False
+            self._in_episode[env] = False
 
     @property
     def nbytes(self) -> int:
@@ -229,19 +241,24 @@ class FrameReplayBuffer:
         return Batch(*rows)
 
     def state_dict(self) -> dict[str, object]:
+        """The slots written so far (all of them once the ring has wrapped), as tensors."""
+        used = int(min(self.written.max(initial=0), self.slots))
         return {"written": torch.from_numpy(self.written.copy()),
                 "in_episode": torch.from_numpy(self._in_episode.copy()),
                 "first": torch.from_numpy(self._first.copy()),
-                **{name: torch.from_numpy(getattr(self, name).copy()) for name in self.FIELDS}}
+                **{name: torch.from_numpy(getattr(self, name)[:, :used].copy())
+                   for name in self.FIELDS}}
 
     def load_state_dict(self, state: dict[str, object]) -> None:
         for name in self.FIELDS:
             tensor = state[name]
+            target = getattr(self, name)
             assert isinstance(tensor, torch.Tensor)
-            if tuple(tensor.shape) != getattr(self, name).shape:
+            if tensor.shape[0] != target.shape[0] or tensor.shape[1] > target.shape[1] \
+                    or tuple(tensor.shape[2:]) != target.shape[2:]:
                 raise ValueError(f"frame buffer {name} has shape {tuple(tensor.shape)}, "
-                                 f"expected {getattr(self, name).shape}")
-            getattr(self, name)[...] = tensor.numpy()
+                                 f"this buffer {target.shape}")
+            target[:, :tensor.shape[1]] = tensor.numpy()
         for key, attr in (("written", "written"), ("in_episode", "_in_episode"),
                           ("first", "_first")):
             tensor = state[key]

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import itertools
 import math
+from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -51,9 +53,14 @@ def image_layout(shape: tuple[int, ...]) -> tuple[int, int, int, bool]:
     """
     if len(shape) != 3:
         raise ValueError(f"an image observation has 3 axes, got shape {shape}")
-    if shape[-1] <= 4 < shape[0]:
+    if shape[-1] <= 4 and shape[-1] < shape[0]:
         return shape[2], shape[0], shape[1], True
     return shape[0], shape[1], shape[2], False
+
+
+def input_scale(obs_space: Any) -> float:
+    """1/255 for uint8 pixels, which the encoder scales to [0, 1]; 1 for anything else."""
+    return 1 / 255 if getattr(obs_space, "dtype", None) == np.uint8 else 1.0
 
 
 class ImageEncoder(nn.Module):
@@ -95,7 +102,7 @@ class QNetwork(nn.Module):
 
     def __init__(self, obs_shape: int | tuple[int, ...], n_actions: int,
                  hidden: tuple[int, ...] = (256, 256), activation: str = "relu",
-                 dueling: bool = False, init: str = "default", pixel_scale: float = 1 / 255):
+                 dueling: bool = False, init: str = "default", pixel_scale: float = 1.0):
         super().__init__()
         self.dueling = dueling
         self.activation = activation

@@ -121,3 +121,47 @@ def test_frame_buffer_stores_each_frame_once():
     buf = FrameReplayBuffer(100_000, (4, 84, 84))
     assert buf.frames.nbytes == 100_000 * 84 * 84  # 0.71 GB, against 5.6 GB for obs+next_obs
     assert buf.nbytes < 1.5e9
+
+
+def _stack_add(buf, frames_seen, value, action, end=False, terminated=False):
+    """Add one transition whose newest frame is `value` (2x2) and next frame value + 1."""
+    obs = np.full((1, 4, 2, 2), value, np.uint8)
+    nxt = np.full((1, 4, 2, 2), value + 1, np.uint8)
+    buf.add(obs, np.array([action]), np.zeros(1), nxt, np.array([terminated]), np.array([end]))
+
+
+def test_frame_buffer_len_counts_complete_transitions_and_breaks_episodes_on_reset():
+    from ganghwa.buffers import FrameReplayBuffer
+
+    buf = FrameReplayBuffer(50, (4, 2, 2))
+    for t in range(3):  # an episode in progress: frames 10, 11, 12
+        _stack_add(buf, None, 10 + t, action=t)
+    assert len(buf) == 2  # the newest awaits its next frame
+    buf.break_episodes()  # the env was reset behind the buffer's back (a resume)
+    assert len(buf) == 2
+    for t in range(3):  # a new episode: frames 50, 51, 52
+        _stack_add(buf, None, 50 + t, action=10 + t)
+    batch = buf.sample(500, np.random.default_rng(0))
+    by_action = {int(a): (o.numpy(), n.numpy()) for a, o, n in
+                 zip(batch.actions, batch.obs, batch.next_obs, strict=True)}
+    assert 2 not in by_action  # its next frame was lost to the reset: never sampled
+    assert set(by_action) == {0, 1, 10, 11}
+    obs, nxt = by_action[10]  # the new episode's stacks are padded with its own first frame
+    assert obs[:, 0, 0].tolist() == [50, 50, 50, 50] and nxt[:, 0, 0].tolist() == [50, 50, 50, 51]
+    obs, nxt = by_action[1]
+    assert obs[:, 0, 0].tolist() == [10, 10, 10, 11] and nxt[:, 0, 0].tolist() == [10, 10, 11, 12]
+
+
+def test_frame_buffer_checkpoint_holds_only_written_slots_and_restores():
+    from ganghwa.buffers import FrameReplayBuffer
+
+    buf = FrameReplayBuffer(1000, (4, 2, 2))
+    for t in range(5):
+        _stack_add(buf, None, t, action=t, end=t == 4, terminated=t == 4)
+    state = buf.state_dict()
+    assert state["frames"].shape == (1, 6, 2, 2)  # 5 steps and the final frame, not 1000
+    copy = FrameReplayBuffer(1000, (4, 2, 2))
+    copy.load_state_dict(state)
+    a = buf.sample(64, np.random.default_rng(1))
+    b = copy.sample(64, np.random.default_rng(1))
+    assert all(torch.equal(x, y) for x, y in zip(a, b, strict=True)) and len(copy) == 5

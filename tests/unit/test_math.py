@@ -86,3 +86,18 @@ def test_crossings_counts_multiples_in_half_open_interval():
     assert crossings(4, 8, 4) == 1
     assert crossings(5, 7, 4) == 0
     assert crossings(3, 11, 4) == 2  # 4 and 8, with 8 vector envs per step
+
+
+def test_image_layout_and_pixel_scaling():
+    import torch
+
+    from ganghwa.nets import QNetwork, image_layout
+
+    assert image_layout((4, 84, 84)) == (4, 84, 84, False)  # FrameStackObservation
+    assert image_layout((96, 96, 3)) == (3, 96, 96, True)  # a gymnasium RGB frame
+    assert image_layout((4, 4, 3)) == (3, 4, 4, True)  # Snake's smallest board
+    net = QNetwork((6, 6, 3), 2, (8,), pixel_scale=1 / 255)
+    same = QNetwork((6, 6, 3), 2, (8,))  # floats: no scaling
+    same.load_state_dict(net.state_dict())
+    x = torch.rand(1, 6, 6, 3)
+    assert torch.allclose(net(x * 255), same(x), atol=1e-5)

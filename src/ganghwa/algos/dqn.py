@@ -30,7 +30,7 @@ from ganghwa.envs import env_spaces, make_vec_env, restore_env_state, snapshot_e
 from ganghwa.errors import GanghwaError
 from ganghwa.evaluation import EvalResult, evaluate
 from ganghwa.logging import Logger
-from ganghwa.nets import QNetwork, image_layout
+from ganghwa.nets import QNetwork, image_layout, input_scale
 from ganghwa.optim import FusedStep
 from ganghwa.run import Run, load_checkpoint, save_checkpoint
 from ganghwa.runtime import pick_device, seed_everything, set_threads
@@ -125,7 +125,7 @@ class DQN:
         self.device = pick_device(cfg.device)
         seed_everything(cfg.seed)
         self.q_net = QNetwork(obs_space.shape, self.n_actions, cfg.hidden, cfg.activation,
-                              cfg.dueling, cfg.init).to(self.device)
+                              cfg.dueling, cfg.init, input_scale(obs_space)).to(self.device)
         self.image = self.q_net.is_image
         n_params = sum(p.numel() for p in self.q_net.parameters())
         self.threads = set_threads(cfg.threads, n_params, cfg.batch_size, self.device)
@@ -155,9 +155,9 @@ class DQN:
             self.replay_buffer = FrameReplayBuffer(cfg.buffer_size, obs_space.shape,
                                                    cfg.num_envs, self.device)
         else:
-            self.replay_buffer = ReplayBuffer(cfg.buffer_size, obs_space.shape,
-                                              np.uint8 if self.image else np.float32,
-                                              self.device)
+            self.replay_buffer = ReplayBuffer(
+                cfg.buffer_size, obs_space.shape,
+                obs_space.dtype if self.image else np.float32, self.device)  # type: ignore[arg-type]
         self.rng = np.random.default_rng(cfg.seed)
         self.step = self.episode = self.updates = 0
         self.best_score = -math.inf
@@ -295,6 +295,8 @@ class DQN:
                 restore_env_state(self._envs, self._env_snapshot)
             elif self._obs.size:  # resuming an env whose state cannot be restored
                 self._obs, _ = self._envs.reset(seed=cfg.seed + 1 + self.episode)
+                if isinstance(self.replay_buffer, FrameReplayBuffer):
+                    self.replay_buffer.break_episodes()
                 self._ep_returns[:] = 0
                 self._ep_lengths[:] = 0
             if not self._obs.size:
@@ -468,7 +470,7 @@ def load_policy(state: dict[str, Any]) -> Callable[[np.ndarray], np.ndarray]:
     check_spaces(config.env_id, obs_space, action_space, "DQN", config.network)
     assert isinstance(action_space, gym.spaces.Discrete) and obs_space.shape is not None
     q_net = QNetwork(obs_space.shape, int(action_space.n), config.hidden, config.activation,
-                     config.dueling)
+                     config.dueling, pixel_scale=input_scale(obs_space))
     try:
         q_net.load_state_dict(state["q_net"])
     except (RuntimeError, KeyError) as e:

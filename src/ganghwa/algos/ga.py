@@ -27,7 +27,7 @@ from ganghwa.envs import env_spaces, make_env
 from ganghwa.errors import GanghwaError
 from ganghwa.evaluation import EvalResult, capped, evaluate
 from ganghwa.genetic import next_generation
-from ganghwa.nets import QNetwork
+from ganghwa.nets import QNetwork, input_scale
 from ganghwa.run import GENERATION_FIELDS, Run, load_checkpoint, save_checkpoint
 from ganghwa.runtime import seed_everything
 from ganghwa.session import learning_session
@@ -38,7 +38,8 @@ FITNESS_SEED = 1_000
 
 def policy_network(cfg: GAConfig, obs_space: gym.Space, action_space: gym.Space) -> QNetwork:
     assert obs_space.shape is not None and isinstance(action_space, gym.spaces.Discrete)
-    return QNetwork(obs_space.shape, int(action_space.n), cfg.hidden, cfg.activation)
+    return QNetwork(obs_space.shape, int(action_space.n), cfg.hidden, cfg.activation,
+                    pixel_scale=input_scale(obs_space))
 
 
 class FitnessEvaluator:

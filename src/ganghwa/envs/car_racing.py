@@ -103,6 +103,9 @@ def make_car_racing(actions: str | list[list[float]] = "discrete", frame_skip: i
                                ("size", size, 16), ("patience", patience, 0)):
         if not isinstance(value, int) or value < least:
             raise GanghwaError(f"{name} must be an integer of at least {least}, got {value!r}")
+    if not grayscale:  # (size, size, 3) frames would stack to (stack, size, size, 3)
+        raise GanghwaError("colour frames are not supported by the frame buffer yet; keep "
+                           "grayscale=true")
     if actions == "discrete":
         env: gym.Env = gym.make("CarRacing-v3", continuous=False, render_mode=render_mode,
                                 **car_racing_kwargs)
@@ -120,10 +123,6 @@ def make_car_racing(actions: str | list[list[float]] = "discrete", frame_skip: i
         rows = box.shape[0] - HUD_ROWS
         cropped = gym.spaces.Box(0, 255, (rows, *box.shape[1:]), np.uint8)
         env = TransformObservation(env, lambda obs: obs[:rows], cropped)
-    if grayscale:
-        env = GrayscaleObservation(env, keep_dim=False)
+    env = GrayscaleObservation(env, keep_dim=False)
     env = ResizeObservation(env, (size, size))
-    if not grayscale:  # (size, size, 3) frames stack to (stack, size, size, 3): merge channels
-        raise GanghwaError("colour frames are not supported by the frame buffer yet; keep "
-                           "grayscale=true")
     return FrameStackObservation(env, stack)
