@@ -61,9 +61,11 @@ def evaluate(policy: Policy, env_id: str, episodes: int, seed: int,
     return play(capped(make_env(env_id, env_kwargs=env_kwargs)), policy, episodes, seed)
 
 
-def play(env: gym.Env, policy: Policy, episodes: int, seed: int) -> EvalResult:
+def play(env: gym.Env, policy: Policy, episodes: int, seed: int, close: bool = True
+         ) -> EvalResult:
     """Play `episodes` episodes of `policy` on `env` (reset with seed, seed + 1, ...), then
-    close it: the one episode loop behind evaluation and video recording."""
+    close it (unless told not to): the one episode loop behind evaluation, video recording
+    and the GA's fitness."""
     returns = np.zeros(episodes)
     lengths = np.zeros(episodes, dtype=np.int64)
     infos: list[dict[str, Any]] = []
@@ -79,7 +81,8 @@ def play(env: gym.Env, policy: Policy, episodes: int, seed: int) -> EvalResult:
                 done = terminated or truncated
             infos.append(info)
     finally:
-        env.close()
+        if close:
+            env.close()
     numeric = [k for k, v in (infos[0] if infos else {}).items()
                if isinstance(v, int | float | np.number) and not isinstance(v, bool)
                and all(k in info for info in infos)]

@@ -161,20 +161,22 @@ def _model_state(agent: PolicyAgent) -> dict[str, Any]:
             "net": agent.net.state_dict()}
 
 
-def policy_loader(config_cls: type[BaseConfig]
+def policy_loader(config_cls: type[BaseConfig], build: Callable[..., Any] = build_network,
+                  act: Callable[[Any, np.ndarray, int], np.ndarray] = greedy
                   ) -> Callable[[dict[str, Any]], Callable[[np.ndarray], np.ndarray]]:
-    """A registry `load_policy` for checkpoints written by save_model."""
+    """A registry `load_policy` for checkpoints holding the config and a "net" state_dict:
+    `build(cfg, obs_space, action_space)` makes the network, `act(net, obs, start)` acts."""
     def load_policy(state: dict[str, Any]) -> Callable[[np.ndarray], np.ndarray]:
         cfg = apply(config_cls(), state["config"])
         obs_space, action_space = env_spaces(cfg.env_id, cfg.env_kwargs)
-        net = build_network(cfg, obs_space, action_space)  # type: ignore[arg-type]
+        net = build(cfg, obs_space, action_space)
         try:
             net.load_state_dict(state["net"])
         except (RuntimeError, KeyError) as e:
             raise GanghwaError(f"checkpoint does not match its config "
                                f"({str(e).splitlines()[0][:100]})") from None
         start = int(action_space.start)  # type: ignore[attr-defined]
-        return lambda obs: greedy(net, obs, start)
+        return lambda obs: act(net, obs, start)
 
     return load_policy
 

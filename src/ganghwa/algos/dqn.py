@@ -170,8 +170,9 @@ class DQN:
         self._ep_returns = np.zeros(cfg.num_envs)
         self._ep_lengths = np.zeros(cfg.num_envs, dtype=np.int64)
         self._env_snapshot: Any = None
-        # compile=true trains through autograd and a compiled loss instead of ManualBackprop.
-        self._compiled_loss: Callable[[Batch], torch.Tensor] | None = (
+        # compile=true, or a CNN, trains through autograd (on a compiled loss when asked)
+        # instead of ManualBackprop.
+        self._autograd_loss: Callable[[Batch], torch.Tensor] | None = (
             torch.compile(self._compute_loss) if cfg.compile
             else self._compute_loss if self.image else None)
 
@@ -250,12 +251,12 @@ class DQN:
         """One gradient step on a uniform minibatch; the loss is accumulated without a sync."""
         cfg = self.config
         batch = self.replay_buffer.sample(cfg.batch_size, self.rng)
-        if self._compiled_loss is None:
+        if self._autograd_loss is None:
             loss = self._loss_and_grad(batch)
         else:
             assert self._flat.grad is not None
             self._flat.grad.zero_()
-            loss = self._compiled_loss(batch)
+            loss = self._autograd_loss(batch)
             loss.backward()
         if cfg.grad_clip_value is not None:
             torch.nn.utils.clip_grad_value_(self._flat, cfg.grad_clip_value)

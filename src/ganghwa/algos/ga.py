@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -20,20 +19,23 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from ganghwa.algos.dqn import check_spaces
+from ganghwa.algos.actor_critic import policy_loader
+from ganghwa.algos.dqn import check_spaces, greedy_actions
 from ganghwa.backprop import NumpyActor, flatten_parameters
 from ganghwa.config import GAConfig, apply
 from ganghwa.envs import env_spaces, make_env
 from ganghwa.errors import GanghwaError
-from ganghwa.evaluation import EvalResult, capped, evaluate
+from ganghwa.evaluation import EvalResult, capped, evaluate, play
 from ganghwa.genetic import next_generation
 from ganghwa.nets import QNetwork, input_scale
 from ganghwa.run import GENERATION_FIELDS, Run, load_checkpoint, save_checkpoint
 from ganghwa.runtime import seed_everything
 from ganghwa.session import learning_session
 
-FITNESS_SEED = 1_000
-"""Generation g plays seeds seed + FITNESS_SEED + g*k ... + k - 1: never an evaluation seed."""
+FITNESS_SEED = 1_000_000
+"""Generation g plays seeds seed + FITNESS_SEED + g*k ... + k - 1: above the evaluation seeds
+(seed + 10000 ... and seed + 100000 ..., evaluation.py), so no fitness episode is ever one the
+fittest is evaluated on."""
 
 
 def policy_network(cfg: GAConfig, obs_space: gym.Space, action_space: gym.Space) -> QNetwork:
@@ -56,27 +58,22 @@ class FitnessEvaluator:
         self.numpy_actor = (None if self.net.is_image else
                             NumpyActor(list(self.net.parameters()), cfg.activation, False))
 
-    def act(self, obs: np.ndarray) -> int:
+    def policy(self, obs: np.ndarray) -> np.ndarray:
         if self.numpy_actor is not None:
-            return int(self.numpy_actor.q_values(obs[None]).argmax())
-        with torch.inference_mode():
-            return int(self.net(torch.as_tensor(obs[None])).argmax())
+            return self.numpy_actor.q_values(obs).argmax(axis=1) + self.start
+        return greedy_actions(self.net, obs, self.start)
 
-    def __call__(self, genes: np.ndarray, seeds: list[int]) -> tuple[np.ndarray, int]:
-        """Returns of each individual (rows of genes) on each seed, and the env steps taken."""
-        returns = np.zeros((len(genes), len(seeds)))
+    def __call__(self, genes: np.ndarray, first_seed: int, episodes: int
+                 ) -> tuple[np.ndarray, int]:
+        """Returns of each individual (rows of genes) on seeds first_seed..+episodes-1, and
+        the env steps taken."""
+        returns = np.zeros((len(genes), episodes))
         steps = 0
         for i, individual in enumerate(genes):
             self.flat.data.copy_(torch.from_numpy(individual))
-            for j, seed in enumerate(seeds):
-                obs, _ = self.env.reset(seed=seed)
-                done = False
-                while not done:
-                    obs, reward, terminated, truncated, _ = self.env.step(
-                        self.act(np.asarray(obs)) + self.start)
-                    returns[i, j] += float(reward)
-                    steps += 1
-                    done = terminated or truncated
+            result = play(self.env, self.policy, episodes, first_seed, close=False)
+            returns[i] = result.returns
+            steps += int(result.lengths.sum())
         return returns, steps
 
 
@@ -88,9 +85,10 @@ def _init_pool_worker(cfg: GAConfig) -> None:
     _EVALUATOR = FitnessEvaluator(cfg)
 
 
-def _pool_evaluate(genes: np.ndarray, seeds: list[int]) -> tuple[np.ndarray, int]:
+def _pool_evaluate(genes: np.ndarray, first_seed: int, episodes: int
+                   ) -> tuple[np.ndarray, int]:
     assert _EVALUATOR is not None
-    return _EVALUATOR(genes, seeds)
+    return _EVALUATOR(genes, first_seed, episodes)
 
 
 class LocalPool:
@@ -109,12 +107,14 @@ class LocalPool:
             self.pool = ProcessPoolExecutor(cfg.workers, mp_context=mp.get_context("spawn"),
                                             initializer=_init_pool_worker, initargs=(cfg,))
 
-    def evaluate(self, population: np.ndarray, seeds: list[int]) -> tuple[np.ndarray, int]:
+    def evaluate(self, population: np.ndarray, first_seed: int, episodes: int
+                 ) -> tuple[np.ndarray, int]:
         if self.evaluator is not None:
-            return self.evaluator(population, seeds)
+            return self.evaluator(population, first_seed, episodes)
         assert self.pool is not None
         chunks = np.array_split(population, min(len(population), 4 * self.workers))
-        results = list(self.pool.map(_pool_evaluate, chunks, [seeds] * len(chunks)))
+        n = len(chunks)
+        results = list(self.pool.map(_pool_evaluate, chunks, [first_seed] * n, [episodes] * n))
         return (np.concatenate([r for r, _ in results]), sum(s for _, s in results))
 
     def close(self) -> None:
@@ -133,7 +133,8 @@ class RayPool:
         actor_cls = self.ray.remote(num_cpus=1)(FitnessEvaluator)
         self.actors = [actor_cls.remote(cfg) for _ in range(cfg.workers)]
 
-    def evaluate(self, population: np.ndarray, seeds: list[int]) -> tuple[np.ndarray, int]:
+    def evaluate(self, population: np.ndarray, first_seed: int, episodes: int
+                 ) -> tuple[np.ndarray, int]:
         ray = self.ray
         chunks = np.array_split(population, min(len(population), 4 * len(self.actors)))
         results: list[Any] = [None] * len(chunks)
@@ -143,7 +144,8 @@ class RayPool:
             while todo or pending:
                 while free and todo:
                     actor, index = free.pop(), todo.pop(0)
-                    pending[actor.__call__.remote(chunks[index], seeds)] = (index, actor)
+                    ref = actor.__call__.remote(chunks[index], first_seed, episodes)
+                    pending[ref] = (index, actor)
                 ready, _ = ray.wait(list(pending), num_returns=1)
                 index, actor = pending.pop(ready[0])
                 results[index] = ray.get(ready[0])
@@ -201,9 +203,7 @@ class GA:
         self.flat.data.copy_(torch.from_numpy(self.population[best]))
 
     def greedy_policy(self, obs: np.ndarray) -> np.ndarray:
-        with torch.inference_mode():
-            q = self.net(torch.as_tensor(np.asarray(obs), dtype=torch.float32))
-        return q.argmax(dim=1).numpy() + self.action_start
+        return greedy_actions(self.net, obs, self.action_start)
 
     def predict(self, obs: np.ndarray, deterministic: bool = True) -> tuple[np.ndarray, None]:
         """SB3's signature; the GA's policy is deterministic."""
@@ -235,8 +235,7 @@ class GA:
                             crossover_method=cfg.crossover, p_crossover=cfg.p_crossover,
                             p_mutation=cfg.p_mutation, sigma=cfg.sigma, rng=self.rng)
                     first = cfg.seed + FITNESS_SEED + self.generation * cfg.episodes
-                    returns, steps = pool.evaluate(self.population,
-                                                   list(range(first, first + cfg.episodes)))
+                    returns, steps = pool.evaluate(self.population, first, cfg.episodes)
                     self.fitness = returns.mean(axis=1)
                     prev_step, self.step = self.step, self.step + steps
                     self.generation += 1
@@ -301,21 +300,5 @@ def train(cfg: GAConfig, run: Run | None, progress: bool = True,
     return ga.learn(run=run, progress=progress)
 
 
-def load_policy(state: dict[str, Any]) -> Callable[[np.ndarray], np.ndarray]:
-    """The fittest individual's greedy policy, from best.pt or latest.pt."""
-    cfg = apply(GAConfig(), state["config"])
-    obs_space, action_space = env_spaces(cfg.env_id, cfg.env_kwargs)
-    net = policy_network(cfg, obs_space, action_space)
-    try:
-        net.load_state_dict(state["net"])
-    except (RuntimeError, KeyError) as e:
-        raise GanghwaError(f"checkpoint does not match its config "
-                           f"({str(e).splitlines()[0][:100]})") from None
-    start = int(action_space.start)  # type: ignore[attr-defined]
-
-    def policy(obs: np.ndarray) -> np.ndarray:
-        with torch.inference_mode():
-            return net(torch.as_tensor(np.asarray(obs), dtype=torch.float32)).argmax(1).numpy() \
-                + start
-
-    return policy
+load_policy = policy_loader(GAConfig, policy_network, greedy_actions)
+"""The fittest individual's greedy policy, from best.pt or latest.pt."""
