@@ -25,6 +25,11 @@ def ganghwa(*args: str, cwd: Path, timeout: float = 300) -> subprocess.Completed
                           timeout=timeout, env=env)
 
 
+def progress_rows(run: Path) -> list[dict[str, str]]:
+    with (run / "progress.csv").open() as f:
+        return list(csv.DictReader(f))
+
+
 def only_run(out: Path) -> Path:
     runs = [p for p in out.iterdir() if p.is_dir()]
     assert len(runs) == 1, runs
@@ -54,8 +59,7 @@ def test_train_writes_the_whole_run_folder_then_eval_record_plot(tmp_path):
     assert videos and videos[0].stat().st_size > 1000
     config = (run / "config.toml").read_text()
     assert 'env_id = "CartPole-v1"' in config and "total_steps = 1500" in config
-    with (run / "progress.csv").open() as f:
-        rows = list(csv.DictReader(f))
+    rows = progress_rows(run)
     assert list(rows[0]) == ["step", "episode", "return", "length", "epsilon", "loss", "time"]
     assert int(rows[-1]["step"]) <= 1500 and len(rows) > 10
     summary = json.loads((run / "eval.json").read_text())
@@ -302,15 +306,13 @@ def test_tabular_run_folder_with_pictures_then_eval_and_resume(tmp_path):
     assert list((run / "videos").glob("*.mp4"))
     assert "Q-table of q_learning on FrozenLake-v1" in result.stdout
     assert "15 (3,3)" in (run / "q_table.txt").read_text()  # all 16 states, as printed
-    with (run / "progress.csv").open() as f:
-        rows = list(csv.DictReader(f))
+    rows = progress_rows(run)
     assert len(rows) > 500 and int(rows[-1]["step"]) == 30000
     result = ganghwa("eval", str(run), "--episodes", "50", cwd=tmp_path)
     assert result.returncode == 0 and "(best.pt, 50" in result.stdout
     result = ganghwa("resume", str(run), "--steps", "40000", "--no-video", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    with (run / "progress.csv").open() as f:
-        assert int(list(csv.DictReader(f))[-1]["step"]) == 40000
+    assert int(progress_rows(run)[-1]["step"]) == 40000
 
 
 def test_reinforce_trains_through_the_cli_and_evaluates(tmp_path):
@@ -330,8 +332,7 @@ def test_a2c_trains_on_vector_envs_and_resumes(tmp_path):
                      "checkpoint_every=2000", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     run = only_run(tmp_path / "runs")
-    with (run / "progress.csv").open() as f:
-        rows = list(csv.DictReader(f))
+    rows = progress_rows(run)
     assert len(rows) > 50 and int(rows[-1]["step"]) <= 4000
     result = ganghwa("resume", str(run), "--steps", "6000", "--no-video", "--no-progress",
                      cwd=tmp_path)
@@ -358,8 +359,7 @@ def test_a3c_trains_with_local_workers_and_resumes(tmp_path):
     run = only_run(tmp_path / "runs")
     config = (run / "config.toml").read_text()
     assert "workers = 2" in config and 'backend = "local"' in config
-    with (run / "progress.csv").open() as f:
-        rows = list(csv.DictReader(f))
+    rows = progress_rows(run)
     assert len(rows) > 50 and 3000 < int(rows[-1]["step"]) <= 6000 + 2 * 100
     assert torch.load(run / "checkpoints" / "latest.pt", weights_only=True)["counters"][
         "step"] >= 6000
@@ -389,8 +389,7 @@ def test_ga_trains_through_the_cli_and_plots_min_mean_max_fitness(tmp_path):
                      "final_eval_episodes=3", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     run = only_run(tmp_path / "runs")
-    with (run / "progress.csv").open() as f:
-        rows = list(csv.DictReader(f))
+    rows = progress_rows(run)
     assert list(rows[0]) == ["step", "generation", "fitness_min", "fitness_mean",
                              "fitness_max", "time"]
     assert [int(r["generation"]) for r in rows] == [1, 2, 3]
@@ -402,8 +401,7 @@ def test_ga_trains_through_the_cli_and_plots_min_mean_max_fitness(tmp_path):
     result = ganghwa("resume", str(run), "--no-video", "--no-progress", "--set",
                      "generations=4", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    with (run / "progress.csv").open() as f:
-        assert [int(r["generation"]) for r in csv.DictReader(f)] == [1, 2, 3, 4]
+    assert [int(r["generation"]) for r in progress_rows(run)] == [1, 2, 3, 4]
 
 
 def test_snake_eval_reports_the_snake_length(tmp_path):
