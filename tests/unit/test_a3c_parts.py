@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from ganghwa.algos.actor_learner import ActorLearner, GlobalOptimizer
-from ganghwa.backprop import flatten_parameters
 from ganghwa.config import A3CConfig, apply
+from ganghwa.fastpath.backprop import flatten_parameters
 
 
 def test_worker_gradient_is_the_n_step_actor_critic_gradient():

@@ -8,7 +8,7 @@ import torch
 
 from ganghwa import DQN
 from ganghwa.algos.dqn import td_loss_and_grad
-from ganghwa.backprop import ManualBackprop, flatten_parameters, param_views
+from ganghwa.fastpath.backprop import ManualBackprop, flatten_parameters, param_views
 from ganghwa.nets import QNetwork
 
 

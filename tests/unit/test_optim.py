@@ -5,7 +5,7 @@ import itertools
 import pytest
 import torch
 
-from ganghwa.optim import FusedStep
+from ganghwa.fastpath.optim import FusedStep
 
 
 @pytest.mark.parametrize("cls,amsgrad,weight_decay",

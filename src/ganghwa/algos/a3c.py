@@ -23,9 +23,9 @@ from ganghwa.algos.actor_critic import (
 )
 from ganghwa.algos.actor_learner import GlobalOptimizer
 from ganghwa.algos.dqn import check_spaces
-from ganghwa.backprop import flatten_parameters
 from ganghwa.config import A3CConfig, apply
 from ganghwa.envs import env_spaces
+from ganghwa.fastpath.backprop import flatten_parameters
 from ganghwa.run import Run
 from ganghwa.runtime import seed_everything
 from ganghwa.session import learning_session

@@ -15,10 +15,10 @@ import torch
 
 from ganghwa.algos.a2c import A2C
 from ganghwa.algos.actor_critic import check_finite
-from ganghwa.backprop import flatten_parameters
 from ganghwa.config import A3CConfig, apply
 from ganghwa.envs import make_vec_env
-from ganghwa.optim import FusedStep
+from ganghwa.fastpath.backprop import flatten_parameters
+from ganghwa.fastpath.optim import FusedStep
 
 
 class Gradient(NamedTuple):

@@ -21,11 +21,11 @@ import numpy as np
 import torch
 
 from ganghwa.algos.dqn import Diverged, check_spaces, greedy_actions
-from ganghwa.backprop import ManualBackprop, flatten_parameters, param_views
 from ganghwa.config import DeepSarsaConfig, apply
 from ganghwa.envs import env_spaces, make_env
 from ganghwa.errors import GanghwaError
 from ganghwa.evaluation import EvalResult, evaluate
+from ganghwa.fastpath.backprop import ManualBackprop, flatten_parameters, param_views
 from ganghwa.nets import QNetwork
 from ganghwa.run import Run, load_weights, save_checkpoint
 from ganghwa.runtime import seed_everything, set_threads

@@ -23,15 +23,15 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ganghwa.backprop import ManualBackprop, NumpyActor, flatten_parameters, param_views
 from ganghwa.buffers import Batch, FrameReplayBuffer, ReplayBuffer
 from ganghwa.config import DQNConfig, apply
 from ganghwa.envs import env_spaces, make_vec_env, restore_env_state, snapshot_env_state
 from ganghwa.errors import GanghwaError
 from ganghwa.evaluation import EvalResult, evaluate
+from ganghwa.fastpath.backprop import ManualBackprop, NumpyActor, flatten_parameters, param_views
+from ganghwa.fastpath.optim import FusedStep
 from ganghwa.logging import Logger
 from ganghwa.nets import QNetwork, image_layout, input_scale
-from ganghwa.optim import FusedStep
 from ganghwa.run import Run, load_checkpoint, save_checkpoint
 from ganghwa.runtime import pick_device, seed_everything, set_threads
 from ganghwa.schedules import crossings, epsilon

@@ -21,11 +21,11 @@ import torch
 
 from ganghwa.algos.actor_critic import policy_loader
 from ganghwa.algos.dqn import check_spaces, greedy_actions
-from ganghwa.backprop import NumpyActor, flatten_parameters
 from ganghwa.config import GAConfig, apply
 from ganghwa.envs import env_spaces, make_env
 from ganghwa.errors import GanghwaError
 from ganghwa.evaluation import EvalResult, capped, evaluate, play
+from ganghwa.fastpath.backprop import NumpyActor, flatten_parameters
 from ganghwa.genetic import next_generation
 from ganghwa.nets import QNetwork, input_scale
 from ganghwa.run import GENERATION_FIELDS, Run, load_checkpoint, save_checkpoint
