@@ -1,8 +1,12 @@
 """Dataclass configs, presets as TOML data, and `--set key=value` parsing with validation.
 
-A config is resolved in layers: dataclass defaults < preset `[algo]` < preset `[algo."ENV"]`
-< command-line flags < `--set` overrides. The resolved config is written to every run folder,
-so a run can be reproduced or resumed from its folder alone.
+A config is resolved in layers (`resolve`): dataclass defaults < preset `[algo]` < preset
+`[algo."ENV"]` < command-line flags < `--set` overrides. The resolved config is written to
+every run folder, so a run can be reproduced or resumed from its folder alone.
+
+Every check of a single value is declared beside the field, as data: `hp(..., gt=0)` or
+`hp(..., choices=("huber", "mse"))`. `BaseConfig.validate()` is the one place that runs them
+and words the errors; a config's `check()` holds only what relates two fields.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import dataclasses
 import tomllib
 import types
 import typing
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -22,13 +27,126 @@ from ganghwa.errors import GanghwaError, did_you_mean
 
 C = TypeVar("C", bound="BaseConfig")
 
+RULES = ("choices", "ge", "gt", "le", "lt", "hint")
+"""The metadata keys of a field's declared check, besides its help text."""
 
-def hp(default: Any, help: str, choices: tuple[str, ...] | None = None) -> Any:
-    """A config field whose help text shows in `ganghwa list --config` and in errors."""
+
+def hp(default: Any, help: str, choices: tuple[str, ...] | str | None = None, *,
+       ge: float | None = None, gt: float | None = None, le: float | None = None,
+       lt: float | None = None, hint: str | None = None) -> Any:
+    """A config field with its help text and its check, both shown by `ganghwa list --config`.
+
+    `ge`, `gt`, `le`, `lt` bound the value (each element, for a tuple, which must then be
+    non-empty); None, where the field allows it, passes. `choices` lists the allowed strings,
+    or is "activations" for the keys of ganghwa.fastpath.activations.ACTIVATIONS. `hint` is a
+    short reason added to the error. A field redeclared only for a new default (no bounds, no
+    choices) keeps the check of its nearest parent.
+    """
+    metadata = {"help": help, "choices": choices, "ge": ge, "gt": gt, "le": le, "lt": lt,
+                "hint": hint}
     if isinstance(default, dict):
-        return field(default_factory=lambda: dict(default),
-                     metadata={"help": help, "choices": choices})
-    return field(default=default, metadata={"help": help, "choices": choices})
+        return field(default_factory=lambda: dict(default), metadata=metadata)
+    return field(default=default, metadata=metadata)
+
+
+def field_rules(cls: type, name: str) -> dict[str, Any]:
+    """The declared check of field `name` ({} if none): from its nearest definition in cls's
+    MRO that declares bounds or choices, so PPOConfig's redeclared `lr` keeps ActorCriticFields'
+    gt=0. The hint travels with the bounds or choices it explains."""
+    for klass in cls.__mro__:
+        own = vars(klass).get("__dataclass_fields__", {})
+        if name in vars(klass).get("__annotations__", {}) and name in own:
+            meta = own[name].metadata
+            rules = {k: meta[k] for k in RULES if meta.get(k) is not None}
+            if rules.keys() - {"hint"}:
+                return rules
+    return {}
+
+
+def _choices(declared: tuple[str, ...] | str) -> tuple[str, ...]:
+    if declared != "activations":
+        return tuple(declared)
+    from ganghwa.fastpath.activations import ACTIVATIONS  # the one table (imports torch)
+
+    return tuple(ACTIVATIONS)
+
+
+def _bound(rules: dict[str, Any]) -> str:
+    """The allowed values in words: "positive", "at least 1", "in (0, 1]", "one of a, b"."""
+    if "choices" in rules:
+        return f"one of {', '.join(_choices(rules['choices']))}"
+    ge, gt, le, lt = (rules.get(k) for k in ("ge", "gt", "le", "lt"))
+    lower, upper = (ge if gt is None else gt), (le if lt is None else lt)
+    if ge is not None and ge == le:
+        return f"exactly {ge}"
+    if lower is not None and upper is not None:
+        return f"in {'[' if gt is None else '('}{lower}, {upper}{']' if lt is None else ')'}"
+    if ge is not None:
+        return "0 or more" if ge == 0 else f"at least {ge}"
+    if gt is not None:
+        return "positive" if gt == 0 else f"more than {gt}"
+    return f"at most {le}" if lt is None else f"less than {lt}"
+
+
+def _within(value: Any, rules: dict[str, Any]) -> bool:
+    """Whether value meets every bound; NaN, None and non-numbers meet none."""
+    try:
+        return ((rules.get("ge") is None or value >= rules["ge"])
+                and (rules.get("gt") is None or value > rules["gt"])
+                and (rules.get("le") is None or value <= rules["le"])
+                and (rules.get("lt") is None or value < rules["lt"]))
+    except TypeError:
+        return False
+
+
+def _optional(cls: type, name: str) -> bool:
+    return type(None) in typing.get_args(_hints(cls)[name])
+
+
+def _allowed(cls: type, name: str, rules: dict[str, Any]) -> str:
+    """The allowed values in words, for errors and for `ganghwa list --config`."""
+    text = _bound(rules)
+    if isinstance(_default(cls, name), tuple):
+        text = f"non-empty, each {text}"
+    return f"{text} or none" if _optional(cls, name) else text
+
+
+def _default(cls: type, name: str) -> Any:
+    f = cls.__dataclass_fields__[name]  # type: ignore[attr-defined]
+    return f.default if f.default is not dataclasses.MISSING else f.default_factory()
+
+
+def _as_set_value(value: Any) -> str:
+    """A value as `--set key=VALUE` takes it: 256,256  true  none."""
+    if isinstance(value, tuple):
+        return ",".join(str(v) for v in value)
+    if isinstance(value, bool):
+        return str(value).lower()
+    return _fmt(value)
+
+
+def _check_field(cls: type, name: str, value: Any) -> None:
+    """Raise the one-line error for a value outside the field's declared bounds or choices."""
+    rules = field_rules(cls, name)
+    if not rules or (value is None and _optional(cls, name)):
+        return
+    close = ""
+    if "choices" in rules:
+        choices = _choices(rules["choices"])
+        if value in choices:
+            return
+        close = did_you_mean(str(value), choices)
+    else:
+        items = value if isinstance(value, tuple) else (value,)
+        if items and all(_within(v, rules) for v in items):
+            return
+    allowed = _allowed(cls, name, rules)
+    verb = "lie" if allowed.startswith("in ") else "be"
+    got = repr(value) if isinstance(value, str) else str(value)
+    hint = f" ({rules['hint']})" if "hint" in rules else ""
+    raise GanghwaError(f"{name} must {verb} {allowed}, got {got}; e.g. --set "
+                       f"{name}={_as_set_value(_default(cls, name))}{hint}"
+                       + (f".{close}" if close else ""))
 
 
 @dataclass
@@ -41,41 +159,39 @@ class BaseConfig:
                                     "(--env-kw map_name=8x8 is_slippery=false)")
     preset: str = hp("none", "preset the config was resolved from")
     seed: int = hp(0, "seed for Python, numpy, torch and the envs")
-    total_steps: int = hp(100_000, "env steps to train for (summed over vector envs)")
-    num_envs: int = hp(1, "number of envs stepped together (gymnasium SyncVectorEnv)")
+    total_steps: int = hp(100_000, "env steps to train for (summed over vector envs)", ge=1)
+    num_envs: int = hp(1, "number of envs stepped together (gymnasium SyncVectorEnv)", ge=1)
     device: str = hp("auto", "torch device: auto picks cuda when present", ("auto", "cpu", "cuda"))
-    threads: int = hp(0, "torch CPU threads; 0 chooses from the network and batch size")
-    eval_every: int = hp(10_000, "greedy evaluation every N env steps (keeps best.pt); 0 = off")
-    eval_episodes: int = hp(5, "episodes per evaluation during training")
-    final_eval_episodes: int = hp(20, "episodes of the greedy evaluation at the end (eval.json)")
+    threads: int = hp(0, "torch CPU threads; 0 chooses from the network and batch size", ge=0)
+    eval_every: int = hp(10_000, "greedy evaluation every N env steps (keeps best.pt); 0 = off",
+                         ge=0)
+    eval_episodes: int = hp(5, "episodes per evaluation during training", ge=1)
+    final_eval_episodes: int = hp(20, "episodes of the greedy evaluation at the end (eval.json)",
+                                  ge=1)
     stop_at: float | None = hp(None, "stop once the greedy evaluation mean reaches this return")
-    checkpoint_every: int = hp(10_000, "write checkpoints/latest.pt every N env steps")
+    checkpoint_every: int = hp(10_000, "write checkpoints/latest.pt every N env steps", ge=1)
     video: bool = hp(True, "record a video of the greedy agent at the end")
 
     def validate(self) -> None:
-        """Raise GanghwaError naming the fix for values no run can use."""
-        positive = ("total_steps", "num_envs", "eval_episodes", "final_eval_episodes",
-                    "checkpoint_every")
-        for name in positive:
-            if getattr(self, name) < 1:
-                raise GanghwaError(f"{name} must be at least 1, got {getattr(self, name)}; "
-                                   f"use --set {name}=<positive integer>")
-        for name in ("eval_every", "threads"):
-            if getattr(self, name) < 0:
-                raise GanghwaError(f"{name} must be 0 or more, got {getattr(self, name)}")
+        """Raise a one-line GanghwaError naming the field and the fix for the first value no run
+        can use: every field's declared bounds and choices, then the config's `check()`."""
         for f in dataclasses.fields(self):
-            choices = f.metadata.get("choices")
-            value = getattr(self, f.name)
-            if choices and value not in choices:
-                raise GanghwaError(f"{f.name}={value!r} is not one of {', '.join(choices)}."
-                                   f"{did_you_mean(str(value), choices)}")
+            _check_field(type(self), f.name, getattr(self, f.name))
+        self.check()
+
+    def check(self) -> None:
+        """Checks that relate two or more fields; a config overrides this where it has any."""
 
 
 def field_help(cls: type[BaseConfig]) -> list[tuple[str, str, str]]:
-    """(name, default, help) for every field: the table behind `ganghwa list --config`."""
-    return [(f.name, _fmt(f.default if f.default is not dataclasses.MISSING
-                          else f.default_factory()),  # type: ignore[operator]
-             f.metadata.get("help", "")) for f in dataclasses.fields(cls)]
+    """(name, default, help) for every field, the help ending in the allowed values
+    ("learning rate (positive)"): the table behind `ganghwa list --config`."""
+    rows = []
+    for f in dataclasses.fields(cls):
+        rules = field_rules(cls, f.name)
+        allowed = f" ({_allowed(cls, f.name, rules)})" if rules else ""
+        rows.append((f.name, _fmt(_default(cls, f.name)), f.metadata.get("help", "") + allowed))
+    return rows
 
 
 def _fmt(value: Any) -> str:
@@ -245,6 +361,43 @@ def preset_envs(name: str, algo: str | tuple[str, ...]) -> list[str]:
                    if isinstance(v, dict)})
 
 
+# ---------------------------------------------------------------- resolving a config in layers
+
+def resolve(config_cls: type[C], sections: str | tuple[str, ...], algo: str,
+            env_id: str | None, preset: str | None, flags: Mapping[str, Any],
+            overrides: Mapping[str, Any] | Sequence[str], *,
+            default_preset: str | None = "tuned") -> tuple[C, str]:
+    """The validated config and a note: defaults < preset < flags < overrides.
+
+    `sections` are the preset tables to read (("tabular", "sarsa")); `env_id` None means the
+    config's default env. `flags` maps fields to typed values, None meaning "not given";
+    `overrides` are `--set` values, as "key=value" strings or already parsed. With no `preset`,
+    `default_preset` applies where it covers the env, else the general defaults do and the note
+    says so; a named preset that does not cover the env is an error. `default_preset=None`
+    (the Python API) uses no preset unless one is named; the preset "none" is no preset.
+    """
+    env = env_id or config_cls().env_id
+    set_values = dict(overrides) if isinstance(overrides, Mapping) else parse_set(list(overrides))
+    name = default_preset if preset is None else preset
+    values: dict[str, Any] = {}
+    note = ""
+    if name is not None and name != "none":
+        values, covered = preset_values(name, sections, env)
+        if not covered:
+            if preset is not None:
+                names = ", ".join(preset_envs(name, sections)) or "no envs"
+                raise GanghwaError(f"preset {name!r} has no {algo} settings for {env} (it "
+                                   f"covers {names}); drop --preset to use the general defaults")
+            values, note = {}, f"no {name} preset for {env}: using the general defaults"
+            name = "none"
+    given = {k: v for k, v in flags.items() if v is not None}
+    cfg = apply(config_cls(), values)
+    cfg = apply(cfg, {**given, "algo": algo, "env_id": env, "preset": name or "none"})
+    cfg = apply(cfg, set_values)
+    cfg.validate()
+    return cfg, note
+
+
 # ---------------------------------------------------------------- the resolved config file
 
 def to_toml(cfg: BaseConfig) -> str:
@@ -266,30 +419,24 @@ def from_toml(cls: type[C], text: str) -> C:
 
 # ---------------------------------------------------------------- algorithm configs
 
+PG_DEVICE = "the policy-gradient methods run on the CPU: their networks are too small to gain " \
+    "from a GPU"
+
+
 @dataclass
 class ExplorationConfig:
     """Discount and epsilon-greedy schedule, shared by the value-based methods (a mixin)."""
 
-    gamma: float = hp(0.99, "discount factor")
+    gamma: float = hp(0.99, "discount factor", ge=0, le=1)
     exploration: str = hp("linear", "epsilon schedule",
                           ("linear", "exponential", "multiplicative"))
-    eps_start: float = hp(1.0, "initial epsilon")
-    eps_end: float = hp(0.05, "final (floor) epsilon")
-    eps_duration: int = hp(10_000, "linear: units from eps_start to eps_end")
-    eps_decay: float = hp(1_000.0, "exponential: time constant of end + (start-end) e^(-t/decay)")
-    eps_factor: float = hp(0.999, "multiplicative: eps = max(end, start * factor^t)")
+    eps_start: float = hp(1.0, "initial epsilon", ge=0, le=1)
+    eps_end: float = hp(0.05, "final (floor) epsilon", ge=0, le=1)
+    eps_duration: int = hp(10_000, "linear: units from eps_start to eps_end", ge=1)
+    eps_decay: float = hp(1_000.0, "exponential: time constant of end + (start-end) e^(-t/decay)",
+                          gt=0)
+    eps_factor: float = hp(0.999, "multiplicative: eps = max(end, start * factor^t)", gt=0, le=1)
     eps_unit: str = hp("step", "what t counts for the schedule", ("step", "update", "episode"))
-
-    def validate_exploration(self) -> None:
-        if not 0.0 <= self.gamma <= 1.0:
-            raise GanghwaError(f"gamma must lie in [0, 1], got {self.gamma}; e.g. --set gamma=0.99")
-        for name in ("eps_start", "eps_end"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise GanghwaError(f"{name} must lie in [0, 1], got {getattr(self, name)}")
-        if self.eps_duration < 1:
-            raise GanghwaError(f"eps_duration must be at least 1, got {self.eps_duration}")
-        if self.eps_decay <= 0 or not 0 < self.eps_factor <= 1:
-            raise GanghwaError("eps_decay must be positive and eps_factor in (0, 1]")
 
 
 @dataclass
@@ -301,61 +448,44 @@ class DQNConfig(ExplorationConfig, BaseConfig):
     """
 
     hidden: tuple[int, ...] = hp((256, 256), "hidden layer sizes of the Q-network MLP (after "
-                                 "the CNN on image observations)")
+                                 "the CNN on image observations)", ge=1)
     network: str = hp("auto", "Q-network body: a CNN for image observations, an MLP for flat "
                       "ones; auto picks by the observation", ("auto", "mlp", "cnn"))
-    activation: str = hp("relu", "hidden activation", ("relu", "tanh"))
+    activation: str = hp("relu", "hidden activation", "activations")
     init: str = hp("default", "weight init: torch default, He-uniform (Keras) or orthogonal",
                    ("default", "he_uniform", "orthogonal"))
     dueling: bool = hp(False, "dueling head: Q = V + A - mean(A)")
     double: bool = hp(True, "Double DQN target: online argmax, target-network value")
     loss: str = hp("huber", "TD loss", ("huber", "mse"))
-    lr: float = hp(1e-3, "learning rate")
+    lr: float = hp(1e-3, "learning rate", gt=0)
     optimizer: str = hp("adam", "optimizer", ("adam", "adamw"))
     amsgrad: bool = hp(False, "AMSGrad variant of Adam/AdamW")
     weight_decay: float = hp(0.0, "weight decay (AdamW's torch default is 0.01)")
-    max_grad_norm: float | None = hp(10.0, "clip the gradient norm to this; none = off")
-    grad_clip_value: float | None = hp(None, "clip each gradient element to ±value; none = off")
-    batch_size: int = hp(128, "minibatch size")
-    buffer_size: int = hp(100_000, "replay memory capacity in transitions")
-    learning_starts: int = hp(1_000, "env steps collected before the first update")
-    train_freq: int = hp(4, "update every N steps (or episodes, see train_freq_unit)")
+    max_grad_norm: float | None = hp(10.0, "clip the gradient norm to this; none = off", gt=0)
+    grad_clip_value: float | None = hp(None, "clip each gradient element to ±value; none = off",
+                                       gt=0)
+    batch_size: int = hp(128, "minibatch size", ge=1)
+    buffer_size: int = hp(100_000, "replay memory capacity in transitions", ge=1)
+    learning_starts: int = hp(1_000, "env steps collected before the first update", ge=0)
+    train_freq: int = hp(4, "update every N steps (or episodes, see train_freq_unit)", ge=1)
     train_freq_unit: str = hp("step", "unit of train_freq", ("step", "episode"))
-    gradient_steps: int = hp(1, "gradient steps each time training is due")
-    target_update_interval: int = hp(500, "target update every N units")
+    gradient_steps: int = hp(1, "gradient steps each time training is due", ge=1)
+    target_update_interval: int = hp(500, "target update every N units", ge=1)
     target_update_unit: str = hp("step", "unit of target_update_interval",
                                  ("step", "update", "episode"))
-    tau: float = hp(1.0, "target update weight: 1.0 = hard copy, <1 = Polyak averaging")
+    tau: float = hp(1.0, "target update weight: 1.0 = hard copy, <1 = Polyak averaging",
+                    gt=0, le=1)
     reward_scale: float = hp(1.0, "stored reward = env reward * reward_scale")
     terminal_reward: float | None = hp(None, "replace the reward on termination (not time-out)")
     compile: bool = hp(False, "torch.compile the update step (pays on GPU, rarely on CPU)")
+    fast_path: bool = hp(True, "the CPU fast path where it supports the network (hand-written "
+                         "backward, numpy acting, fused Adam); false: autograd and torch.optim")
 
-    def validate(self) -> None:
-        super().validate()
-        if not self.lr > 0:
-            raise GanghwaError(f"learning rate must be positive, got lr={self.lr}; "
-                               "use e.g. --set lr=0.001")
-        self.validate_exploration()
-        if not 0.0 < self.tau <= 1.0:
-            raise GanghwaError(f"tau must lie in (0, 1], got {self.tau}; 1.0 is a hard copy")
-        ints = ("batch_size", "buffer_size", "train_freq", "gradient_steps",
-                "target_update_interval")
-        for name in ints:
-            if getattr(self, name) < 1:
-                raise GanghwaError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if self.learning_starts < 0:
-            raise GanghwaError(f"learning_starts must be 0 or more, got {self.learning_starts}")
+    def check(self) -> None:
         if self.batch_size > self.buffer_size:
             raise GanghwaError(f"batch_size ({self.batch_size}) is larger than buffer_size "
                                f"({self.buffer_size}); lower --set batch_size or raise "
                                "--set buffer_size")
-        if not self.hidden or min(self.hidden) < 1:
-            raise GanghwaError(f"hidden needs positive layer sizes, got {self.hidden}; "
-                               "e.g. --set hidden=256,256")
-        for name in ("max_grad_norm", "grad_clip_value"):
-            value = getattr(self, name)
-            if value is not None and value <= 0:
-                raise GanghwaError(f"{name} must be positive or none, got {value}")
 
 
 TABULAR_ALGOS = ("value_iteration", "policy_iteration", "policy_evaluation", "mc", "sarsa",
@@ -373,29 +503,18 @@ class TabularConfig(ExplorationConfig, BaseConfig):
     algo: str = hp("q_learning", "tabular method", TABULAR_ALGOS)
     env_id: str = hp("ganghwa/GridWorld-v0", "Gymnasium id or module:Class of the environment")
     total_steps: int = hp(100_000, "env steps to train for (model-free methods)")
+    num_envs: int = hp(1, "number of envs: one", ge=1, le=1, hint="tabular methods step one env")
     eval_every: int = hp(50_000, "greedy evaluation every N env steps (keeps best.pt); 0 = off")
     checkpoint_every: int = hp(1_000_000, "write checkpoints/latest.pt every N env steps")
-    alpha: float = hp(0.1, "step size α of the updates")
+    alpha: float = hp(0.1, "step size α of the updates", gt=0)
     alpha_end: float | None = hp(None, "anneal α linearly to this over total_steps; none = "
-                                 "constant")
+                                 "constant", gt=0)
     q_init: float = hp(0.0, "initial value of every Q(s, a)")
-    theta: float = hp(1e-10, "DP: stop when no value changes more than this in a sweep")
-    max_sweeps: int = hp(100_000, "DP: give up after this many sweeps")
+    theta: float = hp(1e-10, "DP: stop when no value changes more than this in a sweep", gt=0)
+    max_sweeps: int = hp(100_000, "DP: give up after this many sweeps", ge=1)
     eps_start: float = hp(0.1, "initial epsilon")
     eps_end: float = hp(0.1, "final (floor) epsilon")
     eps_unit: str = hp("step", "what t counts for the schedule", ("step", "episode"))
-
-    def validate(self) -> None:
-        super().validate()
-        self.validate_exploration()
-        if not self.alpha > 0 or (self.alpha_end is not None and not self.alpha_end > 0):
-            end = "" if self.alpha_end is None else f", alpha_end={self.alpha_end}"
-            raise GanghwaError(f"the step size α must be positive, got alpha={self.alpha}{end}; "
-                               "e.g. --set alpha=0.1")
-        if not self.theta > 0 or self.max_sweeps < 1:
-            raise GanghwaError("theta must be positive and max_sweeps at least 1")
-        if self.num_envs != 1:
-            raise GanghwaError("tabular methods step one env; drop --num-envs")
 
 
 @dataclass
@@ -407,23 +526,13 @@ class DeepSarsaConfig(ExplorationConfig, BaseConfig):
 
     algo: str = hp("deep_sarsa", "algorithm name")
     env_id: str = hp("ganghwa/MovingObstacles-v0", "Gymnasium id or module:Class of the env")
-    hidden: tuple[int, ...] = hp((64, 64), "hidden layer sizes of the Q-network MLP")
-    activation: str = hp("relu", "hidden activation", ("relu", "tanh"))
-    lr: float = hp(1e-3, "learning rate (Adam)")
+    num_envs: int = hp(1, "number of envs: one", ge=1, le=1,
+                       hint="Deep SARSA learns from one env, one step at a time")
+    hidden: tuple[int, ...] = hp((64, 64), "hidden layer sizes of the Q-network MLP", ge=1)
+    activation: str = hp("relu", "hidden activation", "activations")
+    lr: float = hp(1e-3, "learning rate (Adam)", gt=0)
     eps_duration: int = hp(50_000, "linear: units from eps_start to eps_end")
     eps_unit: str = hp("step", "what t counts for the schedule", ("step", "episode"))
-
-    def validate(self) -> None:
-        super().validate()
-        self.validate_exploration()
-        if not self.lr > 0:
-            raise GanghwaError(f"learning rate must be positive, got lr={self.lr}; "
-                               "use e.g. --set lr=0.001")
-        if not self.hidden or min(self.hidden) < 1:
-            raise GanghwaError(f"hidden needs positive layer sizes, got {self.hidden}")
-        if self.num_envs != 1:
-            raise GanghwaError("Deep SARSA learns from one env, one step at a time; drop "
-                               "--num-envs")
 
 
 @dataclass
@@ -435,72 +544,49 @@ class ReinforceConfig(BaseConfig):
 
     algo: str = hp("reinforce", "algorithm name")
     total_steps: int = hp(200_000, "env steps to train for")
-    hidden: tuple[int, ...] = hp((64, 64), "hidden layer sizes of the policy and value MLPs")
-    activation: str = hp("tanh", "hidden activation", ("relu", "tanh"))
-    gamma: float = hp(0.99, "discount factor")
-    lr: float = hp(1e-3, "learning rate (Adam)")
-    episodes_per_update: int = hp(4, "episodes collected for each gradient step")
+    num_envs: int = hp(1, "number of envs: one", ge=1, le=1,
+                       hint="REINFORCE plays whole episodes on one env")
+    device: str = hp("auto", "torch device: the CPU", ("auto", "cpu"), hint=PG_DEVICE)
+    hidden: tuple[int, ...] = hp((64, 64), "hidden layer sizes of the policy and value MLPs",
+                                 ge=1)
+    activation: str = hp("tanh", "hidden activation", "activations")
+    gamma: float = hp(0.99, "discount factor", ge=0, le=1)
+    lr: float = hp(1e-3, "learning rate (Adam)", gt=0)
+    episodes_per_update: int = hp(4, "episodes collected for each gradient step", ge=1)
     reward_to_go: bool = hp(True, "weight log π(a_t|s_t) by the return from t, not the "
                             "whole episode's")
     baseline: bool = hp(True, "subtract a learned state value V(s_t) from the return")
     normalize: bool = hp(True, "scale each batch's advantages to mean 0, std 1")
     vf_coef: float = hp(0.5, "weight of the baseline's squared error in the loss")
     ent_coef: float = hp(0.0, "entropy bonus weight")
-    max_grad_norm: float | None = hp(0.5, "clip the gradient norm to this; none = off")
-
-    def validate(self) -> None:
-        super().validate()
-        if not 0.0 <= self.gamma <= 1.0:
-            raise GanghwaError(f"gamma must lie in [0, 1], got {self.gamma}; e.g. --set gamma=0.99")
-        if not self.lr > 0:
-            raise GanghwaError(f"learning rate must be positive, got lr={self.lr}; "
-                               "use e.g. --set lr=0.001")
-        if self.episodes_per_update < 1:
-            raise GanghwaError("episodes_per_update must be at least 1")
-        if self.num_envs != 1:
-            raise GanghwaError("REINFORCE plays whole episodes on one env; drop --num-envs")
-        if self.device == "cuda":
-            raise GanghwaError("REINFORCE runs on the CPU (its networks are too small to gain "
-                               "from a GPU); drop --device cuda")
+    max_grad_norm: float | None = hp(0.5, "clip the gradient norm to this; none = off", gt=0)
 
 
 @dataclass
 class ActorCriticFields:
     """Settings A2C and PPO share (a mixin): rollouts, GAE, the loss weights, the optimizer."""
 
-    hidden: tuple[int, ...] = hp((64, 64), "hidden layer sizes of the policy and value MLPs")
-    activation: str = hp("tanh", "hidden activation", ("relu", "tanh"))
-    gamma: float = hp(0.99, "discount factor")
-    gae_lambda: float = hp(1.0, "GAE λ: 1 = n-step returns, 0 = one-step TD")
-    n_steps: int = hp(5, "steps per env between updates")
-    lr: float = hp(7e-4, "learning rate")
+    device: str = hp("auto", "torch device: the CPU", ("auto", "cpu"), hint=PG_DEVICE)
+    hidden: tuple[int, ...] = hp((64, 64), "hidden layer sizes of the policy and value MLPs",
+                                 ge=1)
+    activation: str = hp("tanh", "hidden activation", "activations")
+    gamma: float = hp(0.99, "discount factor", ge=0, le=1)
+    gae_lambda: float = hp(1.0, "GAE λ: 1 = n-step returns, 0 = one-step TD", ge=0, le=1)
+    n_steps: int = hp(5, "steps per env between updates", ge=1)
+    lr: float = hp(7e-4, "learning rate", gt=0)
     lr_schedule: str = hp("constant", "learning rate over training: constant, or linear to 0 "
                           "(RL-Zoo's lin_X)", ("constant", "linear"))
     optimizer: str = hp("rmsprop", "optimizer (SB3's A2C uses RMSprop)", ("rmsprop", "adam"))
     vf_coef: float = hp(0.5, "weight of the value loss")
     ent_coef: float = hp(0.0, "entropy bonus weight")
     normalize: bool = hp(False, "scale each minibatch's advantages to mean 0, std 1")
-    max_grad_norm: float | None = hp(0.5, "clip the gradient norm to this; none = off")
-    n_epochs: int = hp(1, "passes over each rollout")
-    batch_size: int = hp(0, "minibatch size; 0 = the whole rollout")
-    clip_range: float | None = hp(None, "PPO's ratio clip ε; none = A2C's plain policy gradient")
+    max_grad_norm: float | None = hp(0.5, "clip the gradient norm to this; none = off", gt=0)
+    n_epochs: int = hp(1, "passes over each rollout", ge=1)
+    batch_size: int = hp(0, "minibatch size; 0 = the whole rollout", ge=0)
+    clip_range: float | None = hp(None, "PPO's ratio clip ε; none = A2C's plain policy gradient",
+                                  gt=0)
     clip_range_schedule: str = hp("constant", "clip range over training: constant, or linear "
                                   "to 0", ("constant", "linear"))
-
-    def validate_actor_critic(self) -> None:
-        if getattr(self, "device", "auto") == "cuda":
-            raise GanghwaError("the policy-gradient methods run on the CPU (their networks are "
-                               "too small to gain from a GPU); drop --device cuda")
-        if not 0.0 <= self.gamma <= 1.0 or not 0.0 <= self.gae_lambda <= 1.0:
-            raise GanghwaError(f"gamma and gae_lambda must lie in [0, 1], got {self.gamma} and "
-                               f"{self.gae_lambda}")
-        if not self.lr > 0:
-            raise GanghwaError(f"learning rate must be positive, got lr={self.lr}; "
-                               "use e.g. --set lr=0.0007")
-        if self.n_steps < 1 or self.n_epochs < 1 or self.batch_size < 0:
-            raise GanghwaError("n_steps and n_epochs must be at least 1, batch_size 0 or more")
-        if self.clip_range is not None and not self.clip_range > 0:
-            raise GanghwaError(f"clip_range must be positive or none, got {self.clip_range}")
 
 
 @dataclass
@@ -514,10 +600,6 @@ class A2CConfig(ActorCriticFields, BaseConfig):
     algo: str = hp("a2c", "algorithm name")
     total_steps: int = hp(500_000, "env steps to train for (summed over vector envs)")
     num_envs: int = hp(8, "envs stepped together (gymnasium SyncVectorEnv)")
-
-    def validate(self) -> None:
-        super().validate()
-        self.validate_actor_critic()
 
 
 @dataclass
@@ -540,10 +622,6 @@ class PPOConfig(ActorCriticFields, BaseConfig):
     batch_size: int = hp(64, "minibatch size; 0 = the whole rollout")
     clip_range: float | None = hp(0.2, "PPO's ratio clip ε; none = A2C's plain policy gradient")
 
-    def validate(self) -> None:
-        super().validate()
-        self.validate_actor_critic()
-
 
 @dataclass
 class A3CConfig(ActorCriticFields, BaseConfig):
@@ -557,11 +635,12 @@ class A3CConfig(ActorCriticFields, BaseConfig):
     algo: str = hp("a3c", "algorithm name")
     total_steps: int = hp(200_000, "env steps to train for (summed over all workers)")
     num_envs: int = hp(1, "envs per worker, stepped together")
-    workers: int = hp(2, "actor-learner processes (--workers)")
+    workers: int = hp(2, "actor-learner processes (--workers)", ge=1)
     backend: str = hp("local", "local: torch.multiprocessing, shared memory (Hogwild); "
                       "ray: Ray actors, joining RAY_ADDRESS's cluster if set (--backend)",
                       ("local", "ray"))
-    max_restarts: int = hp(3, "replacements per worker for one that dies, before the run stops")
+    max_restarts: int = hp(3, "replacements per worker for one that dies, before the run stops",
+                           ge=0)
     n_steps: int = hp(100, "steps per worker between its gradient messages (t_max): fewer, "
                       "larger messages keep Ray's per-message cost small")
     optimizer: str = hp("adam", "the global network's optimizer; its state is shared",
@@ -570,14 +649,7 @@ class A3CConfig(ActorCriticFields, BaseConfig):
     ent_coef: float = hp(0.01, "entropy bonus weight")
     max_grad_norm: float | None = hp(40.0, "clip each worker's gradient norm; none = off")
 
-    def validate(self) -> None:
-        super().validate()
-        self.validate_actor_critic()
-        if self.workers < 1:
-            raise GanghwaError(f"workers must be at least 1, got {self.workers}; "
-                               "use --workers 2")
-        if self.max_restarts < 0:
-            raise GanghwaError(f"max_restarts must be 0 or more, got {self.max_restarts}")
+    def check(self) -> None:
         if self.n_epochs != 1 or self.batch_size or self.clip_range is not None:
             raise GanghwaError("A3C takes one gradient per rollout: leave n_epochs, batch_size "
                                "and clip_range at their defaults (PPO has them)")
@@ -594,23 +666,29 @@ class GAConfig(BaseConfig):
 
     algo: str = hp("ga", "algorithm name")
     total_steps: int = hp(100_000_000, "a cap on env steps, summed over all fitness episodes")
-    generations: int = hp(50, "generations to evolve")
-    population: int = hp(50, "individuals per generation")
+    num_envs: int = hp(1, "number of envs per worker: one", ge=1, le=1,
+                       hint="the GA plays one env per worker; use --workers")
+    generations: int = hp(50, "generations to evolve", ge=1)
+    population: int = hp(50, "individuals per generation", ge=2,
+                         hint="a population needs at least 2 individuals to select and cross "
+                         "over")
     episodes: int = hp(3, "episodes per fitness evaluation (k); every individual of a "
-                       "generation plays the same k seeds")
+                       "generation plays the same k seeds", ge=1)
     selection: str = hp("tournament", "parent selection", ("ranking", "roulette", "tournament"))
-    tournament_size: int = hp(3, "tournament: entrants per tournament")
+    tournament_size: int = hp(3, "tournament: entrants per tournament", ge=1)
     crossover: str = hp("uniform", "crossover of two parents' genes", ("single_point", "uniform"))
-    p_crossover: float = hp(0.7, "probability that a pair of parents is crossed over")
-    p_mutation: float = hp(0.1, "probability that a gene is mutated")
-    sigma: float = hp(0.1, "std of the Gaussian noise a mutated gene gets")
-    elites: int = hp(2, "best individuals copied unchanged into the next generation")
+    p_crossover: float = hp(0.7, "probability that a pair of parents is crossed over",
+                            ge=0, le=1, hint="a probability")
+    p_mutation: float = hp(0.1, "probability that a gene is mutated", ge=0, le=1,
+                           hint="a probability")
+    sigma: float = hp(0.1, "std of the Gaussian noise a mutated gene gets", ge=0)
+    elites: int = hp(2, "best individuals copied unchanged into the next generation", ge=0)
     hidden: tuple[int, ...] = hp((16,), "hidden layer sizes of the policy MLP (after the CNN "
-                                 "on image observations)")
+                                 "on image observations)", ge=1)
     network: str = hp("auto", "policy body: a CNN for image observations, an MLP for flat ones; "
                       "auto picks by the observation", ("auto", "mlp", "cnn"))
-    activation: str = hp("tanh", "hidden activation", ("relu", "tanh"))
-    workers: int = hp(2, "processes (or Ray actors) evaluating fitness in parallel")
+    activation: str = hp("tanh", "hidden activation", "activations")
+    workers: int = hp(2, "processes (or Ray actors) evaluating fitness in parallel", ge=1)
     backend: str = hp("local", "local: a process pool; ray: Ray actors, joining RAY_ADDRESS's "
                       "cluster if set", ("local", "ray"))
     eval_every: int = hp(1, "greedy evaluation of the fittest individual every N env steps "
@@ -618,27 +696,7 @@ class GAConfig(BaseConfig):
     checkpoint_every: int = hp(1, "write checkpoints/latest.pt every N env steps (1: every "
                                "generation)")
 
-    def validate(self) -> None:
-        super().validate()
-        if self.population < 2:
-            raise GanghwaError(f"a population needs at least 2 individuals to select and cross "
-                               f"over, got population={self.population}; e.g. --set "
-                               "population=50")
-        for name in ("p_crossover", "p_mutation"):
-            value = getattr(self, name)
-            if not 0.0 <= value <= 1.0:
-                raise GanghwaError(f"{name} is a probability and must lie in [0, 1], got "
-                                   f"{value}; e.g. --set {name}=0.1")
-        if not self.sigma >= 0:
-            raise GanghwaError(f"sigma must be 0 or more, got {self.sigma}; e.g. --set sigma=0.1")
-        if not 0 <= self.elites < self.population:
-            raise GanghwaError(f"elites must lie in [0, population), got {self.elites} with "
-                               f"population={self.population}")
-        for name in ("generations", "episodes", "tournament_size", "workers"):
-            if getattr(self, name) < 1:
-                raise GanghwaError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if not self.hidden or min(self.hidden) < 1:
-            raise GanghwaError(f"hidden needs positive layer sizes, got {self.hidden}; "
-                               "e.g. --set hidden=16")
-        if self.num_envs != 1:
-            raise GanghwaError("the GA plays one env per worker; use --workers, not --num-envs")
+    def check(self) -> None:
+        if self.elites >= self.population:
+            raise GanghwaError(f"elites must be less than population ({self.population}), got "
+                               f"{self.elites}; e.g. --set elites=2")

@@ -19,3 +19,18 @@ def did_you_mean(name: str, choices: Iterable[str]) -> str:
         lowered = {c.lower(): c for c in choices}
         close = [lowered[c] for c in difflib.get_close_matches(name.lower(), lowered, n=3)]
     return f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+
+
+class Diverged(GanghwaError):
+    """The loss became NaN or inf: the run stops, and the last good checkpoints stay."""
+
+    exit_code = 1
+
+
+def check_finite(loss: float, step: int, hint: str = "Lower --set lr") -> None:
+    """A NaN or infinite loss stops the run (Diverged) before anything is saved from it."""
+    import math
+
+    if not math.isfinite(loss):
+        raise Diverged(f"the loss became {loss} at step {step}; the last good checkpoint is "
+                       f"kept. {hint}")

@@ -23,6 +23,10 @@ EPISODE_STEP_CAP = 10_000
 """Greedy episodes on an env without a time limit (CliffWalking, a user's class) stop here: a
 greedy policy can walk in circles forever."""
 
+NOT_SCORES = {"prob"}
+"""`info` numbers that are no score of the episode: toy-text's probability of the last
+transition."""
+
 Policy = Callable[[np.ndarray], np.ndarray]
 """Maps a batch of observations (n, *obs_shape) to n actions."""
 
@@ -85,7 +89,7 @@ def play(env: gym.Env, policy: Policy, episodes: int, seed: int, close: bool = T
             env.close()
     numeric = [k for k, v in (infos[0] if infos else {}).items()
                if isinstance(v, int | float | np.number) and not isinstance(v, bool)
-               and all(k in info for info in infos)]
+               and k not in NOT_SCORES and all(k in info for info in infos)]
     return EvalResult(returns, lengths, {k: np.array([info[k] for info in infos], dtype=float)
                                          for k in numeric})
 

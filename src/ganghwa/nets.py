@@ -11,16 +11,19 @@ import numpy as np
 import torch
 from torch import nn
 
-ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh}
+from ganghwa.fastpath.activations import ACTIVATIONS  # the one table (also importable here)
 
 
 def mlp(in_dim: int, hidden: tuple[int, ...], out_dim: int,
         activation: str = "relu") -> nn.Sequential:
-    """Linear layers with an activation between them and none after the last."""
+    """Linear layers with an activation (a key of ACTIVATIONS) between them and none after the
+    last."""
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"unknown activation {activation!r}; choose from {sorted(ACTIVATIONS)}")
     layers: list[nn.Module] = []
     sizes = (in_dim, *hidden)
     for a, b in itertools.pairwise(sizes):
-        layers += [nn.Linear(a, b), ACTIVATIONS[activation]()]
+        layers += [nn.Linear(a, b), ACTIVATIONS[activation].module()]
     layers.append(nn.Linear(sizes[-1], out_dim))
     return nn.Sequential(*layers)
 
@@ -117,7 +120,7 @@ class QNetwork(nn.Module):
             raise ValueError(f"QNetwork takes a flat or an image observation, got shape {shape}")
         if dueling:
             self.body = mlp(in_dim, hidden[:-1], hidden[-1], activation)
-            self.body.append(ACTIVATIONS[activation]())
+            self.body.append(ACTIVATIONS[activation].module())
             self.value_head = nn.Linear(hidden[-1], 1)
             self.advantage_head = nn.Linear(hidden[-1], n_actions)
         else:
@@ -133,6 +136,27 @@ class QNetwork(nn.Module):
         if not self.dueling:
             return features
         return dueling_aggregate(self.value_head(features), self.advantage_head(features))
+
+
+def greedy_actions(q_net: nn.Module, obs: np.ndarray, action_start: int = 0) -> np.ndarray:
+    """argmax_a of a network's outputs (Q-values, or a policy's logits) for a batch, as env
+    actions (offset by the space's start)."""
+    device = next(q_net.parameters()).device
+    with torch.inference_mode():
+        q_values = q_net(torch.as_tensor(obs, dtype=torch.float32, device=device))
+    return q_values.argmax(dim=1).cpu().numpy() + action_start
+
+
+def sample_actions(actor: nn.Module, obs: np.ndarray,
+                   generator: torch.Generator | None) -> np.ndarray:
+    """Action indices for a batch of (flattened) observations from a policy's logits: the most
+    probable with no generator, else sampled from π with it."""
+    x = torch.as_tensor(np.asarray(obs), dtype=torch.float32).reshape(len(obs), -1)
+    if generator is None:
+        return greedy_actions(actor, x.numpy())
+    with torch.no_grad():
+        probs = torch.softmax(actor(x), dim=1)
+    return torch.multinomial(probs, 1, generator=generator).squeeze(1).numpy()
 
 
 class ActorCritic(nn.Module):
@@ -152,6 +176,13 @@ class ActorCritic(nn.Module):
         assert isinstance(last_actor, nn.Linear) and isinstance(last_critic, nn.Linear)
         nn.init.orthogonal_(last_actor.weight, 0.01)
         nn.init.orthogonal_(last_critic.weight, 1.0)
+        self.obs_dim = obs_dim
+
+    @classmethod
+    def for_spaces(cls, obs_space: Any, action_space: Any, hidden: tuple[int, ...],
+                   activation: str) -> ActorCritic:
+        """The network for a (flattened) Box observation and Discrete actions."""
+        return cls(int(np.prod(obs_space.shape)), int(action_space.n), hidden, activation)
 
     def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(action logits, state values)."""

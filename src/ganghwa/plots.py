@@ -1,4 +1,5 @@
-"""Learning curves from progress.csv: return with its 100-episode moving average, loss, epsilon."""
+"""Learning curves from progress.csv: return with its 100-episode moving average, then one
+panel per metric the algorithm logged (TD loss and epsilon, policy and value loss, ...)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,12 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ganghwa.errors import GanghwaError
-from ganghwa.run import atomic_write_bytes, read_progress
+from ganghwa.logging import metric_label
+from ganghwa.run import PROGRESS_FIELDS, atomic_write_bytes, read_progress
 from ganghwa.tables import NO_DECISION_CELLS
+
+LOG_SCALE = frozenset({"td_loss", "value_loss", "loss"})
+"""Metrics drawn on a log scale when all their values are positive (losses spanning decades)."""
 
 
 def moving_average(values: np.ndarray, window: int = 100) -> np.ndarray:
@@ -36,8 +41,8 @@ def _progress(run_dir: Path) -> dict[str, np.ndarray]:
 
 
 def plot_runs(run_dirs: list[Path], out: Path, window: int = 100) -> Path:
-    """Overlay runs in three panels against env steps (GA runs: fitness against generations);
-    written atomically as PNG."""
+    """Overlay runs against env steps: the return, then one panel per metric column that has
+    data in any run (GA runs: fitness against generations); written atomically as PNG."""
     progress = [_progress(d) for d in run_dirs]
     evolved = ["fitness_mean" in data for data in progress]
     if any(evolved):
@@ -45,7 +50,10 @@ def plot_runs(run_dirs: list[Path], out: Path, window: int = 100) -> Path:
             raise GanghwaError("GA runs plot fitness per generation, the others return per env "
                                "step; plot them separately")
         return plot_generations(run_dirs, progress, out)
-    fig, (ax_ret, ax_loss, ax_eps) = plt.subplots(3, 1, figsize=(9, 9), sharex=True)
+    metrics = _metric_columns(progress)
+    fig, axes = plt.subplots(1 + len(metrics), 1, figsize=(9, 3 + 2.5 * len(metrics)),
+                             sharex=True, squeeze=False)
+    ax_ret, *ax_metrics = axes[:, 0]
     for k, (run_dir, data) in enumerate(zip(run_dirs, progress, strict=True)):
         color = f"C{k}"
         label = Path(run_dir).name
@@ -59,22 +67,30 @@ def plot_runs(run_dirs: list[Path], out: Path, window: int = 100) -> Path:
             ev = np.loadtxt(evaluations, delimiter=",", skiprows=1, ndmin=2)
             ax_ret.plot(ev[:, 0], ev[:, 1], "o--", color=color, markersize=4, linewidth=1,
                         label=f"{label} (greedy eval)")
-        has_loss = ~np.isnan(data["loss"])
-        ax_loss.plot(steps[has_loss], data["loss"][has_loss], color=color, linewidth=1)
-        ax_eps.plot(steps, data["epsilon"], color=color, linewidth=1.5)
+        for name, ax in zip(metrics, ax_metrics, strict=True):
+            if name in data:
+                logged = ~np.isnan(data[name])
+                ax.plot(steps[logged], data[name][logged], color=color, linewidth=1.2)
     ax_ret.set_ylabel("episode return")
     ax_ret.legend(loc="lower right", fontsize=8)
-    ax_loss.set_ylabel("mean TD loss")
-    if ax_loss.has_data():
-        ax_loss.set_yscale("log")
-    else:
-        ax_loss.text(0.5, 0.5, "no loss logged (tabular updates have none)", ha="center",
-                     transform=ax_loss.transAxes, color="0.4")
-    ax_eps.set_ylabel("epsilon")
-    ax_eps.set_xlabel("env steps")
-    for ax in (ax_ret, ax_loss, ax_eps):
+    for name, ax in zip(metrics, ax_metrics, strict=True):
+        ax.set_ylabel(metric_label(name))
+        values = np.concatenate([d[name][~np.isnan(d[name])] for d in progress if name in d])
+        if name in LOG_SCALE and (values > 0).all():
+            ax.set_yscale("log")
+    for ax in axes[:, 0]:
         ax.grid(alpha=0.3)
+    axes[-1, 0].set_xlabel("env steps")
     return _save(fig, Path(out))
+
+
+def _metric_columns(progress: list[dict[str, np.ndarray]]) -> list[str]:
+    """The columns besides step, episode, return, length and time that hold a number in any
+    run, in the order the runs' headers first name them."""
+    fixed = {*PROGRESS_FIELDS, "time"}
+    names = dict.fromkeys(k for data in progress for k in data if k not in fixed)
+    return [name for name in names
+            if any(name in data and (~np.isnan(data[name])).any() for data in progress)]
 
 
 def plot_generations(run_dirs: list[Path], progress: list[dict[str, np.ndarray]],

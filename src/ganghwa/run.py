@@ -22,7 +22,9 @@ import torch
 from ganghwa.errors import GanghwaError
 
 CHECKPOINT_FORMAT = "ganghwa-checkpoint-1"
-PROGRESS_FIELDS = ("step", "episode", "return", "length", "epsilon", "loss", "time")
+PROGRESS_FIELDS = ("step", "episode", "return", "length")
+"""progress.csv's first columns, one row per episode; the algorithm's metrics follow
+(`Logger(metrics=...)`: epsilon, td_loss, policy_loss, ...), then `time`."""
 GENERATION_FIELDS = ("step", "generation", "fitness_min", "fitness_mean", "fitness_max", "time")
 """The GA's progress.csv: one row per generation (`step` counts env steps of fitness episodes)."""
 
@@ -188,9 +190,10 @@ def _append_row(path: Path, header: str, row: str) -> None:
 
 
 def read_progress(path: Path) -> dict[str, list[float]]:
-    """progress.csv as columns of floats, by its header (for plots and tests)."""
+    """progress.csv as columns of floats, by whatever header it has (for plots and tests);
+    an empty or missing cell is NaN."""
     with path.open(newline="") as f:
         reader = csv.DictReader(f)
         rows = list(reader)
-    return {k: [float(r[k]) if r[k] not in ("", "nan") else float("nan") for r in rows]
-            for k in reader.fieldnames or PROGRESS_FIELDS}
+    return {k: [float(r[k]) if r.get(k) not in (None, "") else float("nan") for r in rows]
+            for k in reader.fieldnames or (*PROGRESS_FIELDS, "time")}

@@ -89,7 +89,8 @@ def test_flat_parameters_are_shared_views():
                for p, v in zip(net.parameters(), views, strict=True))
 
 
-@pytest.mark.parametrize("activation,dueling", itertools.product(("relu", "tanh"), (False, True)))
+@pytest.mark.parametrize("activation,dueling",
+                         list(itertools.product(("relu", "tanh"), (False, True))))
 def test_numpy_actor_matches_the_torch_network_through_updates(activation, dueling, tmp_path):
     # The numpy views must follow the weights through Adam steps, target copies and a load.
     model = DQN("CartPole-v1", hidden=(16, 8), activation=activation, dueling=dueling,

@@ -23,10 +23,10 @@ def test_bad_set_values_name_the_fix(pair, fragment):
 
 
 @pytest.mark.parametrize("values, fragment", [
-    ({"lr": -0.1}, "learning rate must be positive"),
+    ({"lr": -0.1}, "lr must be positive, got -0.1"),
     ({"batch_size": 256, "buffer_size": 100}, "larger than buffer_size"),
     ({"gamma": 1.5}, "gamma must lie in"),
-    ({"loss": "l1"}, "not one of"),
+    ({"loss": "l1"}, "loss must be one of huber, mse, got .l1."),
 ])
 def test_validation(values, fragment):
     with pytest.raises(GanghwaError, match=fragment):

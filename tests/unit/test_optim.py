@@ -8,9 +8,8 @@ import torch
 from ganghwa.fastpath.optim import FusedStep
 
 
-@pytest.mark.parametrize("cls,amsgrad,weight_decay",
-                         itertools.product((torch.optim.Adam, torch.optim.AdamW), (False, True),
-                                           (0.0, 0.01)))
+@pytest.mark.parametrize("cls,amsgrad,weight_decay", list(itertools.product(
+    (torch.optim.Adam, torch.optim.AdamW), (False, True), (0.0, 0.01))))
 def test_fused_step_matches_reference_adam(cls, amsgrad, weight_decay):
     torch.manual_seed(0)
     start = torch.randn(50)

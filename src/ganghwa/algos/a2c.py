@@ -10,35 +10,38 @@ are bootstrapped from the value of their last observation (infos["final_obs"]). 
     PPO (clip_range ε):     policy loss = -mean min(ρ A, clip(ρ, 1-ε, 1+ε) A),
                             ρ = π(a|s) / π_old(a|s), π_old the policy that collected the data
 
-A2C is one epoch over the whole rollout; PPO is the same loop with PPOConfig's defaults.
+A2C is one epoch over the whole rollout; PPO is the same loop with PPOConfig's defaults. A3C's
+workers (actor_learner.py) reuse `collect`, `rollout_batch` and `loss`.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from pathlib import Path
+from typing import Any, ClassVar, NamedTuple
 
 import gymnasium as gym
 import numpy as np
 import torch
 
-from ganghwa.algos.actor_critic import (
-    PolicyMethods,
+from ganghwa import checkpoint
+from ganghwa.agent import Agent, predict, start
+from ganghwa.buffers import compute_gae
+from ganghwa.config import A2CConfig, BaseConfig, PPOConfig
+from ganghwa.envs import make_vec_env
+from ganghwa.envs.spaces import check_network_spaces
+from ganghwa.errors import check_finite
+from ganghwa.losses import (
     actor_critic_loss,
-    build_network,
-    check_finite,
     gradient_step,
+    log_prob_of,
     normalized,
     policy_gradient_loss,
-    policy_loader,
+    ppo_clip_loss,
 )
-from ganghwa.algos.dqn import check_spaces
-from ganghwa.buffers import compute_gae
-from ganghwa.config import A2CConfig, A3CConfig, PPOConfig, apply
-from ganghwa.envs import env_spaces, make_vec_env
+from ganghwa.nets import ActorCritic, sample_actions
 from ganghwa.run import Run
-from ganghwa.runtime import seed_everything, set_threads
+from ganghwa.runtime import set_threads
 from ganghwa.session import learning_session
 
 
@@ -52,34 +55,29 @@ class Rollout(NamedTuple):
     returns: torch.Tensor
 
 
-def ppo_clip_loss(log_probs: torch.Tensor, old_log_probs: torch.Tensor,
-                  advantages: torch.Tensor, clip_range: float) -> torch.Tensor:
-    """PPO's clipped surrogate, negated: -mean min(ρ A, clip(ρ, 1-ε, 1+ε) A)."""
-    ratio = torch.exp(log_probs - old_log_probs)
-    clipped = torch.clamp(ratio, 1.0 - clip_range, 1.0 + clip_range)
-    return -torch.min(ratio * advantages, clipped * advantages).mean()
-
-
-class A2C(PolicyMethods):
+class A2C(Agent):
     """An actor-critic learned from synchronous rollouts of several envs (A2C, or PPO).
 
-    >>> agent = A2C("CartPole-v1", num_envs=8).learn(500_000)
-    >>> agent = PPO("CartPole-v1", **rl_zoo).learn(100_000)
+    >>> agent = A2C("CartPole-v1", preset="tuned").learn(500_000)
     >>> action, _ = agent.predict(obs)
     """
 
-    def __init__(self, env: str | None = None,
-                 config: A2CConfig | PPOConfig | A3CConfig | None = None, **hp: Any):
-        """`env` (default: the config's, CartPole-v1) and `hp` override `config`."""
-        cfg = apply(config or A2CConfig(), {**({"env_id": env} if env else {}), **hp})
-        cfg.validate()
-        self.config = cfg
-        obs_space, action_space = env_spaces(cfg.env_id, cfg.env_kwargs)
-        check_spaces(cfg.env_id, obs_space, action_space)
-        assert isinstance(action_space, gym.spaces.Discrete) and obs_space.shape is not None
-        self.action_start = int(action_space.start)
-        seed_everything(cfg.seed)
-        self.net = build_network(cfg, obs_space, action_space)
+    config_class: ClassVar[type[BaseConfig]] = A2CConfig
+    metrics: ClassVar[tuple[str, ...]] = ("policy_loss", "value_loss", "entropy")
+
+    @staticmethod
+    def check_env(env_id: str, env: gym.Env, cfg: BaseConfig) -> None:
+        check_network_spaces(env_id, env.observation_space, env.action_space, cfg.algo.upper())
+
+    def __init__(self, env: str | None = None, config: BaseConfig | None = None, *,
+                 preset: str | None = None, spaces: tuple[gym.Space, gym.Space] | None = None,
+                 **settings: Any):
+        """`env`, `preset` and `settings` refine `config` (or the defaults)."""
+        obs_space, action_space = start(self, self.config_class, env, config, preset, settings,
+                                        spaces)
+        cfg = self.config
+        self.net = ActorCritic.for_spaces(obs_space, action_space, cfg.hidden, cfg.activation)
+        self.action_start = int(action_space.start)  # type: ignore[attr-defined]
         n_params = sum(p.numel() for p in self.net.parameters())
         set_threads(cfg.threads, n_params, cfg.num_envs, torch.device("cpu"))
         self.optimizer: torch.optim.Optimizer = (
@@ -87,12 +85,8 @@ class A2C(PolicyMethods):
             if cfg.optimizer == "rmsprop"
             else torch.optim.Adam(self.net.parameters(), lr=cfg.lr, eps=1e-5))  # SB3's eps
         self.generator = torch.Generator().manual_seed(cfg.seed)
-        self.step = self.episode = self.updates = 0
-        self.best_score = -math.inf
-        self.elapsed = 0.0
-        self.stop_reason = ""
         shape = (cfg.n_steps, cfg.num_envs)
-        obs_dim = int(np.prod(obs_space.shape))
+        obs_dim = self.net.obs_dim
         self._obs = np.zeros((*shape, obs_dim), dtype=np.float32)
         self._next_obs = np.zeros_like(self._obs)
         self._actions = np.zeros(shape, dtype=np.int64)
@@ -104,69 +98,25 @@ class A2C(PolicyMethods):
         self._ep_returns = np.zeros(cfg.num_envs)
         self._ep_lengths = np.zeros(cfg.num_envs, dtype=np.int64)
 
+    # ---------------------------------------------------------------- acting
+    def policy(self, obs: np.ndarray, deterministic: bool = True) -> np.ndarray:
+        """Env actions: the most probable, or sampled from π."""
+        return sample_actions(self.net.actor, obs, None if deterministic else self.generator
+                              ) + self.action_start
+
+    def predict(self, obs: Any, deterministic: bool = True) -> tuple[Any, None]:
+        return predict(self, obs, deterministic)
+
     def _act(self, obs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Sampled actions, their log-probabilities and the state values."""
         with torch.no_grad():
-            logits, values = self.net(torch.as_tensor(obs).reshape(len(obs), -1))
+            logits, values = self.net(torch.as_tensor(obs))
             log_probs = torch.log_softmax(logits, dim=1)
             actions = torch.multinomial(log_probs.exp(), 1, generator=self.generator)
         return (actions.squeeze(1).numpy(), log_probs.gather(1, actions).squeeze(1).numpy(),
                 values.numpy())
 
-    def rollout_batch(self) -> Rollout:
-        """The rollout in the buffers as flat tensors, with GAE advantages and returns."""
-        cfg = self.config
-        with torch.no_grad():
-            next_values = self.net.critic(torch.as_tensor(
-                self._next_obs.reshape(-1, self._next_obs.shape[-1]))).squeeze(-1)
-        advantages, returns = compute_gae(
-            self._rewards, self._values, next_values.numpy().reshape(self._values.shape),
-            self._terminated, self._ends, cfg.gamma, cfg.gae_lambda)
-        return Rollout(torch.as_tensor(self._obs.reshape(-1, self._obs.shape[-1])),
-                       torch.as_tensor(self._actions.reshape(-1)),
-                       torch.as_tensor(self._log_probs.reshape(-1)),
-                       torch.as_tensor(advantages.reshape(-1), dtype=torch.float32),
-                       torch.as_tensor(returns.reshape(-1), dtype=torch.float32))
-
-    def loss(self, batch: Rollout, idx: torch.Tensor | slice, clip: float | None
-             ) -> torch.Tensor:
-        """The actor-critic loss on rows `idx` of a rollout (PPO's clipped one if `clip`)."""
-        cfg = self.config
-        logits, values = self.net(batch.obs[idx])
-        adv = normalized(batch.advantages[idx]) if cfg.normalize else batch.advantages[idx]
-        if clip is None:
-            policy_loss = policy_gradient_loss(logits, batch.actions[idx], adv)
-        else:
-            log_probs = torch.log_softmax(logits, dim=1).gather(
-                1, batch.actions[idx].unsqueeze(1)).squeeze(1)
-            policy_loss = ppo_clip_loss(log_probs, batch.log_probs[idx], adv, clip)
-        return actor_critic_loss(cfg, policy_loss, logits, values, batch.returns[idx])
-
-    def update(self, progress: float = 0.0) -> float:
-        """`n_epochs` passes over the rollout in the buffers; returns the last loss.
-
-        `progress` (0 to 1, the share of training done) drives the linear schedules.
-        """
-        cfg = self.config
-        remaining = max(0.0, 1.0 - progress)  # the last rollout can overshoot the budget
-        for group in self.optimizer.param_groups:
-            group["lr"] = cfg.lr * (remaining if cfg.lr_schedule == "linear" else 1.0)
-        clip = cfg.clip_range
-        if clip is not None and cfg.clip_range_schedule == "linear":
-            clip *= remaining
-        batch = self.rollout_batch()
-        n = len(batch.obs)
-        size = cfg.batch_size or n
-        loss = torch.zeros(())
-        for _ in range(cfg.n_epochs):
-            order = torch.randperm(n, generator=self.generator) if size < n else torch.arange(n)
-            for start in range(0, n, size):
-                loss = gradient_step(self.net, self.optimizer,
-                                     self.loss(batch, order[start:start + size], clip),
-                                     cfg.max_grad_norm)
-        self.updates += 1
-        return float(loss)
-
+    # ---------------------------------------------------------------- learning
     def collect(self, envs: gym.vector.VectorEnv, obs: np.ndarray,
                 on_episode: Callable[[int, float, int], None]) -> np.ndarray:
         """Step `envs` for n_steps into the rollout buffers; returns the next observations.
@@ -196,41 +146,121 @@ class A2C(PolicyMethods):
             obs = next_obs
         return obs
 
-    def learn(self, total_steps: int | None = None, run: Run | None = None,
-              progress: bool = False) -> A2C:
+    def rollout_batch(self) -> Rollout:
+        """The rollout in the buffers as flat tensors, with GAE advantages and returns."""
         cfg = self.config
-        total = cfg.total_steps if total_steps is None else total_steps
+        with torch.no_grad():
+            next_values = self.net.critic(torch.as_tensor(
+                self._next_obs.reshape(-1, self._next_obs.shape[-1]))).squeeze(-1)
+        advantages, returns = compute_gae(
+            self._rewards, self._values, next_values.numpy().reshape(self._values.shape),
+            self._terminated, self._ends, cfg.gamma, cfg.gae_lambda)
+        return Rollout(torch.as_tensor(self._obs.reshape(-1, self._obs.shape[-1])),
+                       torch.as_tensor(self._actions.reshape(-1)),
+                       torch.as_tensor(self._log_probs.reshape(-1)),
+                       torch.as_tensor(advantages.reshape(-1), dtype=torch.float32),
+                       torch.as_tensor(returns.reshape(-1), dtype=torch.float32))
+
+    def loss(self, batch: Rollout, idx: torch.Tensor | slice, clip: float | None
+             ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """The actor-critic loss on rows `idx` of a rollout (PPO's clipped one if `clip`),
+        and its parts for logging."""
+        cfg = self.config
+        logits, values = self.net(batch.obs[idx])
+        adv = normalized(batch.advantages[idx]) if cfg.normalize else batch.advantages[idx]
+        extra: dict[str, torch.Tensor] = {}
+        if clip is None:
+            policy_loss = policy_gradient_loss(logits, batch.actions[idx], adv)
+        else:
+            policy_loss, extra["approx_kl"], extra["clip_fraction"] = ppo_clip_loss(
+                log_prob_of(logits, batch.actions[idx]), batch.log_probs[idx], adv, clip)
+        loss, parts = actor_critic_loss(policy_loss, logits, values, batch.returns[idx],
+                                        cfg.vf_coef, cfg.ent_coef)
+        return loss, {**parts, **extra, "loss": loss.detach()}
+
+    def update(self, progress: float = 0.0) -> dict[str, float]:
+        """`n_epochs` passes over the rollout in the buffers; returns the mean loss parts.
+
+        `progress` (0 to 1, the share of training done) drives the linear schedules.
+        """
+        cfg = self.config
+        remaining = max(0.0, 1.0 - progress)  # the last rollout can overshoot the budget
+        for group in self.optimizer.param_groups:
+            group["lr"] = cfg.lr * (remaining if cfg.lr_schedule == "linear" else 1.0)
+        clip = cfg.clip_range
+        if clip is not None and cfg.clip_range_schedule == "linear":
+            clip *= remaining
+        batch = self.rollout_batch()
+        n = len(batch.obs)
+        size = cfg.batch_size or n
+        sums: dict[str, torch.Tensor] = {}
+        count = 0
+        for _ in range(cfg.n_epochs):
+            order = torch.randperm(n, generator=self.generator) if size < n else torch.arange(n)
+            for first in range(0, n, size):
+                loss, parts = self.loss(batch, order[first:first + size], clip)
+                gradient_step(self.net, self.optimizer, loss, cfg.max_grad_norm)
+                for key, value in parts.items():
+                    sums[key] = sums[key] + value if key in sums else value
+                count += 1
+        self.updates += 1
+        return {key: float(value) / count for key, value in sums.items()}
+
+    def learn(self, steps: int | None = None, run: Run | None = None,
+              progress: bool = False) -> A2C:
+        """Train until `steps` env steps in all (earlier calls and resumed runs count)."""
+        cfg = self.config
+        total = cfg.total_steps if steps is None else steps
         # A resume seeds its fresh envs too (seed + 1 + episode), so it is repeatable.
         seed = cfg.seed + (1 + self.episode if self.episode else 0)
         envs, obs = make_vec_env(cfg.env_id, cfg.num_envs, seed, cfg.env_kwargs)
         self._ep_returns[:], self._ep_lengths[:] = 0.0, 0
         try:
-            return self._learn(envs, obs, total, run, progress)
+            with learning_session(self, run, total, progress) as session:
+                def log_episode(offset: int, ret: float, length: int) -> None:
+                    self.episode += 1
+                    session.logger.episode(self.step + offset, self.episode, ret, length)
+
+                while self.step < total and not self.stop_reason:
+                    prev_step = self.step
+                    obs = self.collect(envs, obs, log_episode)
+                    self.step += cfg.n_steps * cfg.num_envs
+                    parts = self.update(progress=self.step / total)
+                    check_finite(parts["loss"], self.step)
+                    session.logger.update(self.step, **{k: v for k, v in parts.items()
+                                                        if k in self.metrics})
+                    session.tick(prev_step)
         finally:
             envs.close()
-
-    def _learn(self, envs: gym.vector.SyncVectorEnv, obs: np.ndarray, total: int,
-               run: Run | None, progress: bool) -> A2C:
-        loss = math.nan
-        with learning_session(self, run, total, progress) as session:
-            def log_episode(offset: int, ret: float, length: int) -> None:
-                self.episode += 1
-                session.logger.episode(self.step + offset, self.episode, ret, length, 0.0, loss)
-
-            while self.step < total and not self.stop_reason:
-                prev_step = self.step
-                obs = self.collect(envs, obs, log_episode)
-                self.step += self.config.n_steps * self.config.num_envs
-                loss = self.update(progress=self.step / total)
-                check_finite(loss, self.step)
-                session.tick(prev_step)
         return self
 
+    # ---------------------------------------------------------------- checkpoints
+    def state(self, full: bool) -> dict[str, Any]:
+        """The network; full adds the optimizer and the sampling RNG (a resume starts fresh
+        episodes)."""
+        state: dict[str, Any] = {"net": self.net.state_dict()}
+        if full:
+            state.update(optimizer=self.optimizer.state_dict(),
+                         rng={"torch": self.generator.get_state()})
+        return state
 
-def PPO(env: str | None = None, config: PPOConfig | None = None, **hp: Any) -> A2C:
-    """PPO: the same loop with PPOConfig's defaults (clipped ratio, minibatch epochs, λ 0.95)."""
-    return A2C(env, config or PPOConfig(), **hp)
+    def load_state(self, state: dict[str, Any]) -> None:
+        self.net.load_state_dict(state["net"])
+        if "optimizer" in state:
+            self.optimizer.load_state_dict(state["optimizer"])
+            self.generator.set_state(state["rng"]["torch"])
+
+    def save(self, path: str | Path) -> None:
+        checkpoint.save(self, path)
+
+    @classmethod
+    def load(cls, path: str | Path, **settings: Any) -> Any:
+        return checkpoint.load(path, cls, **settings)
 
 
-load_policy = policy_loader(A2CConfig)
-load_ppo_policy = policy_loader(PPOConfig)
+class PPO(A2C):
+    """PPO: A2C's loop with PPOConfig's defaults (clipped ratio, minibatch epochs, λ 0.95); it
+    adds only its defaults and the two diagnostics it logs."""
+
+    config_class: ClassVar[type[BaseConfig]] = PPOConfig
+    metrics: ClassVar[tuple[str, ...]] = (*A2C.metrics, "approx_kl", "clip_fraction")

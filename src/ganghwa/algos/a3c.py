@@ -8,64 +8,68 @@ computes A2C's loss, one gradient per n_steps rollout of its own env (actor_lear
 
 from __future__ import annotations
 
-import math
-from typing import Any
+from pathlib import Path
+from typing import Any, ClassVar
 
 import gymnasium as gym
+import numpy as np
 import torch
 
+from ganghwa import checkpoint
+from ganghwa.agent import Agent, predict, start
 from ganghwa.algos.a3c_workers import LocalWorkers, RayWorkers
-from ganghwa.algos.actor_critic import (
-    PolicyMethods,
-    build_network,
-    check_finite,
-    policy_loader,
-)
 from ganghwa.algos.actor_learner import GlobalOptimizer
-from ganghwa.algos.dqn import check_spaces
-from ganghwa.config import A3CConfig, apply
-from ganghwa.envs import env_spaces
+from ganghwa.config import A3CConfig
+from ganghwa.envs.spaces import check_network_spaces
+from ganghwa.errors import check_finite
 from ganghwa.fastpath.backprop import flatten_parameters
+from ganghwa.nets import ActorCritic, sample_actions
 from ganghwa.run import Run
-from ganghwa.runtime import seed_everything
 from ganghwa.session import learning_session
 
 
-class A3C(PolicyMethods):
+class A3C(Agent):
     """The global actor-critic and the coordinator of its workers.
 
     >>> agent = A3C("CartPole-v1", workers=2, backend="local").learn(200_000)
     >>> action, _ = agent.predict(obs)
     """
 
-    def __init__(self, env: str | None = None, config: A3CConfig | None = None, **hp: Any):
-        """`env` (default: the config's, CartPole-v1) and `hp` override `config`."""
-        cfg = apply(config or A3CConfig(), {**({"env_id": env} if env else {}), **hp})
-        cfg.validate()
-        self.config = cfg
-        obs_space, action_space = env_spaces(cfg.env_id, cfg.env_kwargs)
-        check_spaces(cfg.env_id, obs_space, action_space, "A3C")
-        assert isinstance(action_space, gym.spaces.Discrete)
-        self.action_start = int(action_space.start)
-        seed_everything(cfg.seed)
+    metrics: ClassVar[tuple[str, ...]] = ("policy_loss", "value_loss", "entropy")
+
+    @staticmethod
+    def check_env(env_id: str, env: gym.Env, cfg: A3CConfig) -> None:
+        check_network_spaces(env_id, env.observation_space, env.action_space, "A3C")
+
+    def __init__(self, env: str | None = None, config: A3CConfig | None = None, *,
+                 preset: str | None = None, spaces: tuple[gym.Space, gym.Space] | None = None,
+                 **settings: Any):
+        """`env`, `preset` and `settings` refine `config` (or the defaults)."""
+        obs_space, action_space = start(self, A3CConfig, env, config, preset, settings, spaces)
+        cfg = self.config
+        self.action_start = int(action_space.start)  # type: ignore[attr-defined]
         torch.set_num_threads(1)  # the workers have the cores; this process evaluates
-        self.net = build_network(cfg, obs_space, action_space)
+        self.net = ActorCritic.for_spaces(obs_space, action_space, cfg.hidden, cfg.activation)
         self._global = GlobalOptimizer(cfg, flatten_parameters(self.net))
         self.optimizer = self._global.optimizer
         self.generator = torch.Generator().manual_seed(cfg.seed)
-        self.step = self.episode = self.updates = self.restarts = 0
-        self.best_score = -math.inf
-        self.elapsed = 0.0
-        self.stop_reason = ""
+        self.restarts = 0
         self.workers: LocalWorkers | RayWorkers | None = None
 
-    def learn(self, total_steps: int | None = None, run: Run | None = None,
+    def policy(self, obs: np.ndarray, deterministic: bool = True) -> np.ndarray:
+        """Env actions: the most probable, or sampled from π."""
+        return sample_actions(self.net.actor, obs, None if deterministic else self.generator
+                              ) + self.action_start
+
+    def predict(self, obs: Any, deterministic: bool = True) -> tuple[Any, None]:
+        return predict(self, obs, deterministic)
+
+    def learn(self, steps: int | None = None, run: Run | None = None,
               progress: bool = False) -> A3C:
-        """Train until `total_steps` env steps in all, summed over the workers."""
+        """Train until `steps` env steps in all, summed over the workers."""
         cfg = self.config
-        total = cfg.total_steps if total_steps is None else total_steps
+        total = cfg.total_steps if steps is None else steps
         backend = LocalWorkers if cfg.backend == "local" else RayWorkers
-        loss = math.nan
         with learning_session(self, run, total, progress) as session:
             self.workers = workers = backend(cfg, self._global, self.step, self.updates, total)
             try:
@@ -74,12 +78,13 @@ class A3C(PolicyMethods):
                     prev_step = self.step
                     news = workers.poll(timeout=0.05)
                     self.step, self.updates = news.step, news.updates
-                    if news.episodes:
-                        loss = news.loss
-                        check_finite(loss, self.step)
+                    if news.metrics:
+                        check_finite(news.metrics["loss"], self.step)
+                        session.logger.update(self.step, **{k: v for k, v in news.metrics.items()
+                                                            if k in self.metrics})
                     for ret, length in news.episodes:
                         self.episode += 1
-                        session.logger.episode(self.step, self.episode, ret, length, 0.0, loss)
+                        session.logger.episode(self.step, self.episode, ret, length)
                     for worker, reason in news.restarts:
                         self.restarts += 1
                         session.logger.message(f"A3C worker {worker} died ({reason}) at step "
@@ -94,5 +99,25 @@ class A3C(PolicyMethods):
                 self.workers = None
         return self
 
+    # ---------------------------------------------------------------- checkpoints
+    def state(self, full: bool) -> dict[str, Any]:
+        """The global network; full adds its optimizer's state and the sampling RNG."""
+        state: dict[str, Any] = {"net": self.net.state_dict()}
+        if full:
+            state.update(optimizer=self.optimizer.state_dict(),
+                         rng={"torch": self.generator.get_state()})
+        return state
 
-load_policy = policy_loader(A3CConfig)
+    def load_state(self, state: dict[str, Any]) -> None:
+        self.net.load_state_dict(state["net"])
+        if "optimizer" in state:
+            self.optimizer.load_state_dict(state["optimizer"])
+            self.generator.set_state(state["rng"]["torch"])
+
+    def save(self, path: str | Path) -> None:
+        checkpoint.save(self, path)
+
+    @classmethod
+    def load(cls, path: str | Path, **settings: Any) -> A3C:
+        agent: A3C = checkpoint.load(path, cls, **settings)
+        return agent

@@ -38,7 +38,7 @@ class Poll:
     step: int
     updates: int
     episodes: list[tuple[float, int]] = field(default_factory=list)
-    loss: float = float("nan")
+    metrics: dict[str, float] = field(default_factory=dict)  # the last loss and its parts
     restarts: list[tuple[int, str]] = field(default_factory=list)  # (worker, reason)
 
 
@@ -63,10 +63,10 @@ def _hogwild_worker(cfg: A3CConfig, worker: int, incarnation: int, flat: torch.n
             counts[2 * worker + 1] += 1
             step = start_step + sum(counts[0::2])
             if result.episodes:
-                reports.put(("episodes", worker, result.episodes, result.loss))
+                reports.put(("episodes", worker, result.episodes, result.metrics))
         learner.close()
     except Exception as e:  # reported, then the process ends with exit code 1
-        reports.put(("error", worker, f"{type(e).__name__}: {e}", 0.0))
+        reports.put(("error", worker, f"{type(e).__name__}: {e}", {}))
         raise SystemExit(1) from None
 
 
@@ -107,12 +107,12 @@ class LocalWorkers:
         try:
             item = self.reports.get(timeout=timeout)
             while True:
-                kind, worker, payload, loss = item
+                kind, worker, payload, metrics = item
                 if kind == "error":
                     self.failed[worker] = payload
                 else:
                     out.episodes.extend(payload)
-                    out.loss = loss
+                    out.metrics = metrics
                 item = self.reports.get_nowait()
         except queue.Empty:
             pass
@@ -173,10 +173,10 @@ class _RayActorLearner:
         return os.getpid()
 
     def compute(self, weights: np.ndarray) -> tuple[np.ndarray, int, list[tuple[float, int]],
-                                                    float, bool]:
+                                                    dict[str, float], bool]:
         result = self.learner.compute(torch.from_numpy(weights))
         replaced, self.replaced = self.replaced, False
-        return result.grad.numpy(), result.steps, result.episodes, result.loss, replaced
+        return result.grad.numpy(), result.steps, result.episodes, result.metrics, replaced
 
 
 class RayWorkers:
@@ -221,7 +221,7 @@ class RayWorkers:
         for ref in ready:
             worker = self.inflight.pop(ref)
             try:
-                grad, steps, episodes, loss, replaced = ray.get(ref)
+                grad, steps, episodes, metrics, replaced = ray.get(ref)
             except ray.exceptions.RayActorError as e:
                 if getattr(e, "actor_init_failed", False):  # its constructor raised
                     cause = str(e).strip().splitlines()[-1]
@@ -239,7 +239,7 @@ class RayWorkers:
             self.step += steps
             self.updates += 1
             out.episodes.extend(episodes)
-            out.loss = loss
+            out.metrics = metrics
             if self.step < self.total:
                 self._submit(worker)
         out.step, out.updates = self.step, self.updates

@@ -14,11 +14,11 @@ import numpy as np
 import torch
 
 from ganghwa.algos.a2c import A2C
-from ganghwa.algos.actor_critic import check_finite
 from ganghwa.config import A3CConfig, apply
 from ganghwa.envs import make_vec_env
+from ganghwa.errors import check_finite
+from ganghwa.fastpath import fused_step, make_adam
 from ganghwa.fastpath.backprop import flatten_parameters
-from ganghwa.fastpath.optim import FusedStep
 
 
 class Gradient(NamedTuple):
@@ -27,7 +27,7 @@ class Gradient(NamedTuple):
     grad: torch.Tensor  # flat, like the global weights
     steps: int
     episodes: list[tuple[float, int]]  # (return, length) of the episodes that ended
-    loss: float
+    metrics: dict[str, float]  # the loss and its parts
 
 
 def worker_seed(cfg: A3CConfig, worker: int, incarnation: int, start_step: int) -> int:
@@ -54,16 +54,17 @@ class ActorLearner:
         episodes: list[tuple[float, int]] = []
         self.obs = self.agent.collect(self.envs, self.obs,
                                       lambda _, ret, length: episodes.append((ret, length)))
-        loss = self.agent.loss(self.agent.rollout_batch(), slice(None), None)
+        loss, parts = self.agent.loss(self.agent.rollout_batch(), slice(None), None)
+        metrics = {name: float(value) for name, value in parts.items()}
         # A NaN loss must stop here, before its gradient reaches the global weights.
-        check_finite(float(loss.detach()), self.steps)
+        check_finite(metrics["loss"], self.steps)
         grad = self.flat.grad
         assert grad is not None
         grad.zero_()
         loss.backward()
         if self.max_grad_norm is not None:
             torch.nn.utils.clip_grad_norm_(self.flat, self.max_grad_norm)
-        return Gradient(grad, self.steps, episodes, float(loss.detach()))
+        return Gradient(grad, self.steps, episodes, metrics)
 
     def close(self) -> None:
         self.envs.close()
@@ -79,8 +80,7 @@ class GlobalOptimizer:
         self.cfg = cfg
         self.flat = flat
         if cfg.optimizer == "adam":
-            self.optimizer: torch.optim.Optimizer = torch.optim.Adam(
-                [flat], lr=cfg.lr, eps=1e-5, fused=True)
+            self.optimizer: torch.optim.Optimizer = make_adam(flat, lr=cfg.lr, eps=1e-5)
         else:  # Mnih et al.'s shared RMSprop
             self.optimizer = torch.optim.RMSprop([flat], lr=cfg.lr, alpha=0.99, eps=1e-5)
         if state is None:
@@ -89,7 +89,7 @@ class GlobalOptimizer:
             self.state["step"].zero_()
         else:
             self.optimizer.state[flat] = state
-        self._step = (FusedStep(self.optimizer, flat).step if cfg.optimizer == "adam"
+        self._step = (fused_step(self.optimizer, flat) if cfg.optimizer == "adam"
                       else self.optimizer.step)
 
     @property

@@ -5,51 +5,38 @@
     a* = argmax_a Q_online(s', a)           (Double DQN, van Hasselt et al. 2016)
     loss = Huber or MSE of Q_online(s, a) - td_target
 
-Acting (`act`) and updating (`update`) are separate methods; `learn` is the one loop that
-joins them with the env, the replay memory, the schedules and the logger.
+`learn` is the one loop: act ε-greedily, store the transition, update every `train_freq`
+steps, copy or average the target network, log each episode. The target and the loss are pure
+functions; the update runs on the CPU fast path (fastpath/) where that supports the network,
+and through autograd and torch.optim otherwise.
 """
 
 from __future__ import annotations
 
 import copy
-import dataclasses
 import math
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ganghwa import checkpoint
+from ganghwa.agent import Agent, predict, start
 from ganghwa.buffers import Batch, FrameReplayBuffer, ReplayBuffer
-from ganghwa.config import DQNConfig, apply
-from ganghwa.envs import env_spaces, make_vec_env, restore_env_state, snapshot_env_state
-from ganghwa.errors import GanghwaError
-from ganghwa.evaluation import EvalResult, evaluate
+from ganghwa.config import DQNConfig
+from ganghwa.envs import make_vec_env, restore_env_state, snapshot_env_state
+from ganghwa.envs.spaces import check_network_spaces
+from ganghwa.errors import Diverged
+from ganghwa.fastpath import fused_step, make_adam, manual_backprop_reason
 from ganghwa.fastpath.backprop import ManualBackprop, NumpyActor, flatten_parameters, param_views
-from ganghwa.fastpath.optim import FusedStep
-from ganghwa.logging import Logger
-from ganghwa.nets import QNetwork, image_layout, input_scale
-from ganghwa.run import Run, load_checkpoint, save_checkpoint
-from ganghwa.runtime import pick_device, seed_everything, set_threads
+from ganghwa.nets import QNetwork, greedy_actions, image_layout, input_scale
+from ganghwa.run import Run
+from ganghwa.runtime import pick_device, set_threads
 from ganghwa.schedules import crossings, epsilon
 from ganghwa.session import learning_session
-
-
-class Diverged(GanghwaError):
-    """The loss became NaN or inf; the last good checkpoint is kept."""
-
-    exit_code = 1
-
-
-def greedy_actions(q_net: QNetwork, obs: np.ndarray, action_start: int = 0) -> np.ndarray:
-    """argmax_a Q(obs, a) for a batch, as env actions."""
-    device = next(q_net.parameters()).device
-    with torch.inference_mode():
-        q_values = q_net(torch.as_tensor(obs, dtype=torch.float32, device=device))
-    return q_values.argmax(dim=1).cpu().numpy() + action_start
 
 
 def td_target(rewards: torch.Tensor, terminated: torch.Tensor, gamma: float,
@@ -75,58 +62,33 @@ def td_loss_and_grad(q_taken: torch.Tensor, target: torch.Tensor,
     return loss, diff.mul_(2.0 / diff.numel())
 
 
-def check_spaces(env_id: str, obs_space: gym.Space, action_space: gym.Space,
-                 algo: str = "DQN", network: str = "mlp") -> None:
-    """Discrete actions, and an observation the network can read: a flat Box for an MLP, an
-    image Box (3 axes) for a CNN; `network="auto"` takes whichever fits."""
-    if not isinstance(action_space, gym.spaces.Discrete):
-        hint = (" For CarRacing use ganghwa/CarRacing-v0 (discrete actions, preprocessed "
-                "frames)." if "CarRacing" in env_id else "")
-        raise GanghwaError(f"{algo} needs a discrete action space, but {env_id} has {action_space} "
-                           "(continuous actions); pick a discrete env such as CartPole-v1 or "
-                           f"LunarLander-v3.{hint}")
-    flat = isinstance(obs_space, gym.spaces.Box) and len(obs_space.shape) == 1
-    image = isinstance(obs_space, gym.spaces.Box) and len(obs_space.shape) == 3
-    if network == "cnn" and not image:
-        raise GanghwaError(f"a CNN needs image observations, but {env_id} has {obs_space}; "
-                           "use --set network=mlp (or auto)")
-    if network == "mlp" and image:
-        can = "" if algo in ("DQN", "GA") else f"; {algo} has no CNN yet, use dqn or ga"
-        raise GanghwaError(f"{algo}'s MLP would need {env_id}'s image observations {obs_space} "
-                           f"flattened; use --set network=cnn (or auto){can}")
-    if network == "auto" and image and algo not in ("DQN", "GA"):
-        raise GanghwaError(f"{algo} has no CNN yet for {env_id}'s image observations "
-                           f"{obs_space}; use dqn or ga")
-    if not (flat or image):
-        raise GanghwaError(f"{algo} needs a flat or an image Box observation, but {env_id} has "
-                           f"{obs_space}; flatten it (gymnasium.wrappers.FlattenObservation) or "
-                           "use an env with vector observations")
+class DQN(Agent):
+    """Deep Q-learning in the Stable-Baselines3 style: `DQN(env, preset=..., **settings)`.
 
-
-class DQN:
-    """Deep Q-learning in the Stable-Baselines3 style: `DQN(env, **hp).learn(steps)`.
-
-    >>> model = DQN("CartPole-v1", lr=1e-3, seed=0).learn(30_000)
+    >>> model = DQN("CartPole-v1", preset="tuned", seed=0).learn(30_000)
     >>> action, _ = model.predict(obs)
     >>> model.save("dqn.pt"); model = DQN.load("dqn.pt")
     """
 
-    def __init__(self, env: str | None = None, config: DQNConfig | None = None, **hp: Any):
-        """`env` (default: the config's, CartPole-v1) and `hp` override `config`."""
-        cfg = apply(config or DQNConfig(), {**({"env_id": env} if env else {}), **hp})
-        cfg.validate()
-        obs_space, action_space = env_spaces(cfg.env_id, cfg.env_kwargs)
-        check_spaces(cfg.env_id, obs_space, action_space, "DQN", cfg.network)
+    metrics: ClassVar[tuple[str, ...]] = ("epsilon", "td_loss")
+
+    @staticmethod
+    def check_env(env_id: str, env: gym.Env, cfg: DQNConfig) -> None:
+        check_network_spaces(env_id, env.observation_space, env.action_space, "DQN",
+                             cfg.network, has_cnn=True)
+
+    def __init__(self, env: str | None = None, config: DQNConfig | None = None, *,
+                 preset: str | None = None, spaces: tuple[gym.Space, gym.Space] | None = None,
+                 **settings: Any):
+        """`env`, `preset` and `settings` refine `config` (or the defaults)."""
+        obs_space, action_space = start(self, DQNConfig, env, config, preset, settings, spaces)
+        cfg: DQNConfig = self.config
         assert isinstance(action_space, gym.spaces.Discrete) and obs_space.shape is not None
-        self.config = cfg
-        self.obs_shape = tuple(obs_space.shape)
         self.n_actions = int(action_space.n)
         self.action_start = int(action_space.start)
         self.device = pick_device(cfg.device)
-        seed_everything(cfg.seed)
         self.q_net = QNetwork(obs_space.shape, self.n_actions, cfg.hidden, cfg.activation,
                               cfg.dueling, cfg.init, input_scale(obs_space)).to(self.device)
-        self.image = self.q_net.is_image
         n_params = sum(p.numel() for p in self.q_net.parameters())
         self.threads = set_threads(cfg.threads, n_params, cfg.batch_size, self.device)
         self.target_net = copy.deepcopy(self.q_net).requires_grad_(False)
@@ -137,32 +99,37 @@ class DQN:
         self._weights = list(self.q_net.parameters())
         self._target_weights = list(self.target_net.parameters())
         assert self._flat.grad is not None
-        # An MLP trains through ManualBackprop and acts through numpy (both measured faster on
-        # CPU); a CNN trains through autograd and acts through torch.
-        self._backprop = None if self.image else ManualBackprop(
+        # The fast path (hand-written backward, numpy acting, fused Adam without torch.optim's
+        # wrapper) where it supports this network; autograd and torch.optim where it does not.
+        self.fast_path_off = (manual_backprop_reason(self.q_net, self.device)
+                              or (None if cfg.fast_path else "fast_path=false")
+                              or ("compile=true" if cfg.compile else None))
+        self._backprop = None if self.fast_path_off else ManualBackprop(
             self.q_net, param_views(self._flat.grad, self._weights), cfg.batch_size)
-        self._numpy_actor = (NumpyActor(self._weights, cfg.activation, cfg.dueling)
-                             if self.device.type == "cpu" and not self.image else None)
-        optim_cls = torch.optim.AdamW if cfg.optimizer == "adamw" else torch.optim.Adam
-        fused = self.device.type in ("cpu", "cuda")
-        self.optimizer = optim_cls([self._flat], lr=cfg.lr, amsgrad=cfg.amsgrad,
-                                   weight_decay=cfg.weight_decay, fused=fused, foreach=not fused)
-        self._optimizer_step = (FusedStep(self.optimizer, self._flat).step if fused
-                                else self.optimizer.step)
+        self._numpy_actor = None if self._backprop is None else NumpyActor(
+            self._weights, cfg.activation, cfg.dueling)
+        hyper: dict[str, Any] = {"lr": cfg.lr, "amsgrad": cfg.amsgrad,
+                                 "weight_decay": cfg.weight_decay}
+        if cfg.fast_path:
+            self.optimizer = make_adam(self._flat, cfg.optimizer == "adamw", **hyper)
+            self._optimizer_step = fused_step(self.optimizer, self._flat)
+        else:  # stock torch.optim, as a user would write it
+            optim_cls = torch.optim.AdamW if cfg.optimizer == "adamw" else torch.optim.Adam
+            self.optimizer = optim_cls([self._flat], **hyper)
+            self._optimizer_step = self.optimizer.step
+        self._autograd_loss = (torch.compile(self._compute_loss) if cfg.compile
+                               else self._compute_loss)
         self.replay_buffer: ReplayBuffer | FrameReplayBuffer
-        if self.image and not image_layout(obs_space.shape)[3] and obs_space.dtype == np.uint8:
+        image = self.q_net.is_image
+        if image and not image_layout(obs_space.shape)[3] and obs_space.dtype == np.uint8:
             # (k, H, W) frame stacks: each frame stored once
             self.replay_buffer = FrameReplayBuffer(cfg.buffer_size, obs_space.shape,
                                                    cfg.num_envs, self.device)
         else:
             self.replay_buffer = ReplayBuffer(
                 cfg.buffer_size, obs_space.shape,
-                obs_space.dtype if self.image else np.float32, self.device)  # type: ignore[arg-type]
+                obs_space.dtype if image else np.float32, self.device)  # type: ignore[arg-type]
         self.rng = np.random.default_rng(cfg.seed)
-        self.step = self.episode = self.updates = 0
-        self.best_score = -math.inf
-        self.elapsed = 0.0
-        self.stop_reason = ""
         self._loss_sum = torch.zeros((), device=self.device)
         self._loss_count = 0
         self._envs: gym.vector.SyncVectorEnv | None = None
@@ -170,11 +137,6 @@ class DQN:
         self._ep_returns = np.zeros(cfg.num_envs)
         self._ep_lengths = np.zeros(cfg.num_envs, dtype=np.int64)
         self._env_snapshot: Any = None
-        # compile=true, or a CNN, trains through autograd (on a compiled loss when asked)
-        # instead of ManualBackprop.
-        self._autograd_loss: Callable[[Batch], torch.Tensor] | None = (
-            torch.compile(self._compute_loss) if cfg.compile
-            else self._compute_loss if self.image else None)
 
     # ------------------------------------------------------------------ acting
     @property
@@ -184,38 +146,27 @@ class DQN:
         return epsilon(self.config, t)
 
     def act(self, obs: np.ndarray, eps: float) -> np.ndarray:
-        """Epsilon-greedy action indices for a batch of observations."""
+        """Epsilon-greedy action indices (from 0) for a batch of observations."""
         n = len(obs)
         explore = self.rng.random(n) < eps
         random_actions = self.rng.integers(self.n_actions, size=n)
         if explore.all():
             return random_actions
-        if self._numpy_actor is not None:
-            greedy = self._numpy_actor.q_values(obs).argmax(axis=1)
-        elif self._backprop is None:
-            with torch.inference_mode():
-                q_values = self.q_net(torch.as_tensor(obs, device=self.device))
-            greedy = q_values.argmax(dim=1).cpu().numpy()
-        else:
-            q_values = self._backprop.forward(
-                torch.as_tensor(obs, dtype=torch.float32, device=self.device), self._weights)
-            greedy = q_values.argmax(dim=1).cpu().numpy()
-        return np.where(explore, random_actions, greedy)
+        return np.where(explore, random_actions, self._greedy(obs))
 
-    def greedy_policy(self, obs: np.ndarray) -> np.ndarray:
-        """Env actions (offset by the space's start) with the highest Q-value."""
-        return greedy_actions(self.q_net, obs, self.action_start)
+    def _greedy(self, obs: np.ndarray) -> np.ndarray:
+        if self._numpy_actor is not None and self.device.type == "cpu":
+            return self._numpy_actor.q_values(obs).argmax(axis=1)
+        return greedy_actions(self.q_net, obs)
 
-    def predict(self, obs: np.ndarray, deterministic: bool = True) -> tuple[np.ndarray, None]:
-        """SB3's signature: an observation (or a batch) in, (action(s), None) out."""
-        obs = np.asarray(obs)
-        single = obs.ndim == len(self.obs_shape)
-        batch = obs[None] if single else obs
-        if deterministic:
-            actions = self.greedy_policy(batch)
-        else:
-            actions = self.act(batch, self.epsilon) + self.action_start
-        return (actions[0] if single else actions), None
+    def policy(self, obs: np.ndarray, deterministic: bool = True) -> np.ndarray:
+        """Env actions: the highest Q-value (drawing no random numbers, so evaluations leave
+        training's RNG alone), or ε-greedy at the current ε."""
+        actions = self._greedy(obs) if deterministic else self.act(obs, self.epsilon)
+        return actions + self.action_start
+
+    def predict(self, obs: Any, deterministic: bool = True) -> tuple[Any, None]:
+        return predict(self, obs, deterministic)
 
     # ------------------------------------------------------------------ updating
     def _compute_loss(self, batch: Batch) -> torch.Tensor:
@@ -251,7 +202,7 @@ class DQN:
         """One gradient step on a uniform minibatch; the loss is accumulated without a sync."""
         cfg = self.config
         batch = self.replay_buffer.sample(cfg.batch_size, self.rng)
-        if self._autograd_loss is None:
+        if self._backprop is not None:
             loss = self._loss_and_grad(batch)
         else:
             assert self._flat.grad is not None
@@ -287,14 +238,29 @@ class DQN:
             for _ in range(rounds * self.config.gradient_steps):
                 self.update()
 
+    def _mean_loss(self) -> float:
+        """The mean TD loss since the last call (one sync an episode); Diverged if not finite."""
+        if not self._loss_count:
+            return math.nan
+        loss = float(self._loss_sum) / self._loss_count
+        if not math.isfinite(loss):
+            raise Diverged(f"the TD loss became {loss} at step {self.step}; the last good "
+                           "checkpoint is kept. Lower --set lr, or clip with "
+                           "--set max_grad_norm=10")
+        self._loss_sum.zero_()
+        self._loss_count = 0
+        return loss
+
     # ------------------------------------------------------------------ the loop
     def _start_envs(self) -> gym.vector.SyncVectorEnv:
+        """The training envs, made on the first learn(); a resume puts back their state, or
+        (where that cannot be saved) starts fresh episodes."""
         cfg = self.config
         if self._envs is None:
             self._envs, obs = make_vec_env(cfg.env_id, cfg.num_envs, cfg.seed, cfg.env_kwargs)
-            if self._env_snapshot is not None:  # resuming where the env state was saved
+            if self._env_snapshot is not None:
                 restore_env_state(self._envs, self._env_snapshot)
-            elif self._obs.size:  # resuming an env whose state cannot be restored
+            elif self._obs.size:
                 self._obs, _ = self._envs.reset(seed=cfg.seed + 1 + self.episode)
                 if isinstance(self.replay_buffer, FrameReplayBuffer):
                     self.replay_buffer.break_episodes()
@@ -305,18 +271,17 @@ class DQN:
             self._env_snapshot = None
         return self._envs
 
-    def learn(self, total_steps: int | None = None, run: Run | None = None,
+    def learn(self, steps: int | None = None, run: Run | None = None,
               progress: bool = False) -> DQN:
-        """Train until `total_steps` env steps in all (counting earlier calls and resumed runs).
+        """Train until `steps` env steps in all (earlier calls and resumed runs count).
 
-        With a run folder, progress.csv, TensorBoard, checkpoints and Ctrl-C saving are on.
+        With a run folder: progress.csv, TensorBoard, checkpoints, and Ctrl-C saving.
         """
         cfg = self.config
-        total = cfg.total_steps if total_steps is None else total_steps
+        total = cfg.total_steps if steps is None else steps
         envs = self._start_envs()
         obs = self._obs
         with learning_session(self, run, total, progress) as session:
-            logger = session.logger
             while self.step < total and not self.stop_reason:
                 eps = self.epsilon
                 actions = self.act(obs, eps)
@@ -344,102 +309,54 @@ class DQN:
                         prev_step, self.step, cfg.target_update_interval):
                     self.update_target()
                 for i in done_idx:
-                    self._end_episode(int(i), eps, logger)
+                    self.episode += 1
+                    session.logger.episode(self.step, self.episode, float(self._ep_returns[i]),
+                                           int(self._ep_lengths[i]), epsilon=eps,
+                                           td_loss=self._mean_loss())
+                    self._ep_returns[i], self._ep_lengths[i] = 0.0, 0
+                    if cfg.train_freq_unit == "episode" and self.step > cfg.learning_starts \
+                            and self.episode % cfg.train_freq == 0:
+                        self._train(1)
+                    if cfg.target_update_unit == "episode" \
+                            and self.episode % cfg.target_update_interval == 0:
+                        self.update_target()
                 session.tick(prev_step)
         return self
 
-    def _end_episode(self, i: int, eps: float, logger: Logger) -> None:
-        cfg = self.config
-        self.episode += 1
-        loss = math.nan
-        if self._loss_count:
-            loss = float(self._loss_sum) / self._loss_count
-            if not math.isfinite(loss):
-                raise Diverged(f"the TD loss became {loss} at step {self.step}; the last good "
-                               "checkpoint is kept. Lower --set lr, or clip with "
-                               "--set max_grad_norm=10")
-            self._loss_sum.zero_()
-            self._loss_count = 0
-        logger.episode(self.step, self.episode, float(self._ep_returns[i]),
-                       int(self._ep_lengths[i]), eps, loss)
-        self._ep_returns[i] = 0.0
-        self._ep_lengths[i] = 0
-        if cfg.train_freq_unit == "episode" and self.step > cfg.learning_starts \
-                and self.episode % cfg.train_freq == 0:
-            self._train(1)
-        if cfg.target_update_unit == "episode" and self.episode % cfg.target_update_interval == 0:
-            self.update_target()
+    # ------------------------------------------------------------------ checkpoints
+    def state(self, full: bool) -> dict[str, Any]:
+        """The Q-network; full adds the target, optimizer, replay memory, RNGs and envs.
 
-    def _check_finite(self) -> None:
+        Refused (Diverged) when the loss has gone non-finite since the last episode, so that
+        best.pt and latest.pt keep the last good state."""
         if self._loss_count and not bool(torch.isfinite(self._loss_sum)):
             raise Diverged(f"the TD loss became non-finite before step {self.step}; the last "
                            "good checkpoint is kept. Lower --set lr, or clip with "
                            "--set max_grad_norm=10")
+        state: dict[str, Any] = {"q_net": self.q_net.state_dict()}
+        if full:
+            envs = self._envs
+            state.update({
+                "target_net": self.target_net.state_dict(),
+                "optimizer": self.optimizer.state_dict(),
+                "replay_buffer": self.replay_buffer.state_dict(),
+                "loss": {"sum": self._loss_sum.detach().cpu().clone(),
+                         "count": self._loss_count},
+                "rng": {"numpy": self.rng.bit_generator.state, "torch": torch.get_rng_state()},
+                "envs": {"obs": torch.from_numpy(np.array(self._obs)),
+                         "returns": torch.from_numpy(self._ep_returns.copy()),
+                         "lengths": torch.from_numpy(self._ep_lengths.copy()),
+                         "state": snapshot_env_state(envs) if envs is not None else None}})
+        return state
 
-    def evaluate(self, episodes: int, seed: int) -> EvalResult:
-        return evaluate(self.greedy_policy, self.config.env_id, episodes, seed,
-                        self.config.env_kwargs)
-
-    # ------------------------------------------------------------------ saving and loading
-    def _model_state(self) -> dict[str, Any]:
-        return {"algo": "dqn", "config": _config_dict(self.config),
-                "q_net": self.q_net.state_dict()}
-
-    def save(self, path: str | Path) -> None:
-        """The network and its config (enough to act); written atomically. Refused (Diverged)
-        when the loss has gone non-finite since the last episode, so best.pt stays good."""
-        self._check_finite()
-        save_checkpoint(self._model_state(), Path(path))
-
-    def save_state(self, path: Path, elapsed: float) -> None:
-        """Everything a resume needs: nets, optimizer, replay memory, counters, RNGs, envs.
-
-        A diverged run raises instead, so latest.pt keeps the last good state."""
-        self._check_finite()
-        envs = self._envs
-        snapshot = snapshot_env_state(envs) if envs is not None else None
-        save_checkpoint({
-            **self._model_state(),
-            "target_net": self.target_net.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-            "replay_buffer": self.replay_buffer.state_dict(),
-            "counters": {"step": self.step, "episode": self.episode, "updates": self.updates,
-                         "best_score": self.best_score, "elapsed": elapsed},
-            "loss": {"sum": self._loss_sum.detach().cpu().clone(), "count": self._loss_count},
-            "rng": {"numpy": self.rng.bit_generator.state, "torch": torch.get_rng_state()},
-            "envs": {"obs": torch.from_numpy(np.array(self._obs)),
-                     "returns": torch.from_numpy(self._ep_returns.copy()),
-                     "lengths": torch.from_numpy(self._ep_lengths.copy()),
-                     "state": snapshot},
-        }, path)
-
-    @classmethod
-    def load(cls, path: str | Path, **overrides: Any) -> DQN:
-        """A model from `save`, best.pt or latest.pt; a full checkpoint restores training too."""
-        state = load_checkpoint(Path(path))
-        if state.get("algo") != "dqn":
-            raise GanghwaError(f"{path} holds a {state.get('algo')!r} model, not a DQN one")
-        config = apply(DQNConfig(), {**state["config"], **overrides})
-        model = cls(config.env_id, config=config)
-        model.load_state_dict(state, str(path))
-        return model
-
-    def load_state_dict(self, state: dict[str, Any], where: str = "checkpoint") -> None:
-        try:
-            self.q_net.load_state_dict(state["q_net"])
-            if "optimizer" not in state:
-                self.target_net.load_state_dict(state["q_net"])
-                return
-            self.target_net.load_state_dict(state["target_net"])
-            self.optimizer.load_state_dict(state["optimizer"])
-            self.replay_buffer.load_state_dict(state["replay_buffer"])
-        except (RuntimeError, KeyError, ValueError) as e:
-            reason = str(e).splitlines()[0][:100]
-            raise GanghwaError(f"{where} does not match this network or config ({reason}); "
-                               "load it with the config it was trained with") from None
-        c = state["counters"]
-        self.step, self.episode, self.updates = c["step"], c["episode"], c["updates"]
-        self.best_score, self.elapsed = c["best_score"], c["elapsed"]
+    def load_state(self, state: dict[str, Any]) -> None:
+        self.q_net.load_state_dict(state["q_net"])
+        if "optimizer" not in state:
+            self.target_net.load_state_dict(state["q_net"])
+            return
+        self.target_net.load_state_dict(state["target_net"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.replay_buffer.load_state_dict(state["replay_buffer"])
         self._loss_sum.copy_(state["loss"]["sum"])
         self._loss_count = state["loss"]["count"]
         self.rng.bit_generator.state = state["rng"]["numpy"]
@@ -450,32 +367,12 @@ class DQN:
         self._ep_lengths = envs["lengths"].numpy().copy()
         self._env_snapshot = envs["state"]
 
+    def save(self, path: str | Path) -> None:
+        """The network and its config (enough to act), written atomically."""
+        checkpoint.save(self, path)
 
-def _config_dict(cfg: DQNConfig) -> dict[str, Any]:
-    return dataclasses.asdict(cfg)
-
-
-def train(cfg: DQNConfig, run: Run | None, progress: bool = True,
-          resume_from: dict[str, Any] | None = None) -> DQN:
-    """The registry's entry point: a fresh model, or one restored from a full checkpoint."""
-    model = DQN(cfg.env_id, config=cfg)
-    if resume_from is not None:
-        model.load_state_dict(resume_from, "checkpoints/latest.pt")
-    return model.learn(cfg.total_steps, run=run, progress=progress)
-
-
-def load_policy(state: dict[str, Any]) -> Callable[[np.ndarray], np.ndarray]:
-    """The greedy policy of a checkpoint, for eval and record: the network alone, on the CPU."""
-    config = apply(DQNConfig(), state["config"])
-    obs_space, action_space = env_spaces(config.env_id, config.env_kwargs)
-    check_spaces(config.env_id, obs_space, action_space, "DQN", config.network)
-    assert isinstance(action_space, gym.spaces.Discrete) and obs_space.shape is not None
-    q_net = QNetwork(obs_space.shape, int(action_space.n), config.hidden, config.activation,
-                     config.dueling, pixel_scale=input_scale(obs_space))
-    try:
-        q_net.load_state_dict(state["q_net"])
-    except (RuntimeError, KeyError) as e:
-        raise GanghwaError(f"checkpoint does not match its config ({str(e).splitlines()[0][:100]})"
-                           "; it is mismatched or from another version") from None
-    start = int(action_space.start)
-    return lambda obs: greedy_actions(q_net, obs, start)
+    @classmethod
+    def load(cls, path: str | Path, **settings: Any) -> DQN:
+        """A model from `save`, best.pt or latest.pt; a full checkpoint restores training."""
+        model: DQN = checkpoint.load(path, cls, **settings)
+        return model

@@ -9,27 +9,26 @@ Ray actors; then genetic.next_generation. progress.csv gets min, mean and max fi
 
 from __future__ import annotations
 
-import dataclasses
-import math
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
 import torch
 
-from ganghwa.algos.actor_critic import policy_loader
-from ganghwa.algos.dqn import check_spaces, greedy_actions
-from ganghwa.config import GAConfig, apply
-from ganghwa.envs import env_spaces, make_env
+from ganghwa import checkpoint
+from ganghwa.agent import Agent, predict, start
+from ganghwa.config import GAConfig
+from ganghwa.envs import make_env
+from ganghwa.envs.spaces import check_network_spaces
 from ganghwa.errors import GanghwaError
-from ganghwa.evaluation import EvalResult, capped, evaluate, play
+from ganghwa.evaluation import capped, play
+from ganghwa.fastpath import manual_backprop_reason
 from ganghwa.fastpath.backprop import NumpyActor, flatten_parameters
 from ganghwa.genetic import next_generation
-from ganghwa.nets import QNetwork, input_scale
-from ganghwa.run import GENERATION_FIELDS, Run, load_checkpoint, save_checkpoint
-from ganghwa.runtime import seed_everything
+from ganghwa.nets import QNetwork, greedy_actions, input_scale
+from ganghwa.run import Run
 from ganghwa.session import learning_session
 
 FITNESS_SEED = 1_000_000
@@ -54,8 +53,9 @@ class FitnessEvaluator:
         self.net = policy_network(cfg, self.env.observation_space, self.env.action_space)
         self.flat = flatten_parameters(self.net.requires_grad_(False))
         self.start = int(self.env.action_space.start)  # type: ignore[attr-defined]
-        # numpy acting for an MLP (~3x cheaper per step than torch for small nets)
-        self.numpy_actor = (None if self.net.is_image else
+        # numpy acting where the fast path supports the network (~3x cheaper per step than
+        # torch for small MLPs); torch otherwise
+        self.numpy_actor = (None if manual_backprop_reason(self.net, torch.device("cpu")) else
                             NumpyActor(list(self.net.parameters()), cfg.activation, False))
 
     def policy(self, obs: np.ndarray) -> np.ndarray:
@@ -162,21 +162,28 @@ class RayPool:
             self.ray.shutdown()
 
 
-class GA:
+class GA(Agent):
     """A population of policy networks evolved by selection, crossover and mutation.
 
     >>> ga = GA("CartPole-v1", population=50, selection="ranking").learn()
     >>> action, _ = ga.predict(obs)   # the fittest individual's greedy action
     """
 
-    def __init__(self, env: str | None = None, config: GAConfig | None = None, **hp: Any):
-        cfg = apply(config or GAConfig(), {**({"env_id": env} if env else {}), **hp})
-        cfg.validate()
-        obs_space, action_space = env_spaces(cfg.env_id, cfg.env_kwargs)
-        check_spaces(cfg.env_id, obs_space, action_space, "GA", cfg.network)
-        self.config = cfg
-        self.obs_shape = tuple(obs_space.shape or ())
-        seed_everything(cfg.seed)
+    metrics: ClassVar[tuple[str, ...]] = ()
+    budget: ClassVar[tuple[str, str]] = ("generations", "generation")
+    """What a resume compares: the config's generations against the generations done."""
+
+    @staticmethod
+    def check_env(env_id: str, env: gym.Env, cfg: GAConfig) -> None:
+        check_network_spaces(env_id, env.observation_space, env.action_space, "GA",
+                             cfg.network, has_cnn=True)
+
+    def __init__(self, env: str | None = None, config: GAConfig | None = None, *,
+                 preset: str | None = None, spaces: tuple[gym.Space, gym.Space] | None = None,
+                 **settings: Any):
+        """`env`, `preset` and `settings` refine `config` (or the defaults)."""
+        obs_space, action_space = start(self, GAConfig, env, config, preset, settings, spaces)
+        cfg = self.config
         self.net = policy_network(cfg, obs_space, action_space).requires_grad_(False)
         self.flat = flatten_parameters(self.net)
         self.action_start = int(action_space.start)  # type: ignore[attr-defined]
@@ -190,10 +197,6 @@ class GA:
             genes.append(self.flat.detach().numpy().copy())
         self.population = np.stack(genes).astype(np.float32)
         self.fitness = np.full(cfg.population, -np.inf)
-        self.generation = self.step = 0
-        self.best_score = -math.inf
-        self.elapsed = 0.0
-        self.stop_reason = ""
         self.set_fittest()
 
     # ------------------------------------------------------------------ acting
@@ -202,30 +205,23 @@ class GA:
         best = int(np.argmax(self.fitness)) if np.isfinite(self.fitness).any() else 0
         self.flat.data.copy_(torch.from_numpy(self.population[best]))
 
-    def greedy_policy(self, obs: np.ndarray) -> np.ndarray:
+    def policy(self, obs: np.ndarray, deterministic: bool = True) -> np.ndarray:
+        """The fittest individual's greedy actions (a GA's policy is deterministic)."""
         return greedy_actions(self.net, obs, self.action_start)
 
-    def predict(self, obs: np.ndarray, deterministic: bool = True) -> tuple[np.ndarray, None]:
-        """SB3's signature; the GA's policy is deterministic."""
-        obs = np.asarray(obs)
-        single = obs.shape == self.obs_shape
-        actions = self.greedy_policy(obs[None] if single else obs)
-        return (actions[0] if single else actions), None
-
-    def evaluate(self, episodes: int, seed: int) -> EvalResult:
-        return evaluate(self.greedy_policy, self.config.env_id, episodes, seed,
-                        self.config.env_kwargs)
+    def predict(self, obs: Any, deterministic: bool = True) -> tuple[Any, None]:
+        return predict(self, obs, deterministic)
 
     # ------------------------------------------------------------------ evolving
-    def learn(self, generations: int | None = None, run: Run | None = None,
+    def learn(self, steps: int | None = None, run: Run | None = None,
               progress: bool = False) -> GA:
-        """Evolve until `generations` generations in all (or total_steps env steps)."""
+        """Evolve until `steps` generations in all (or the config's total_steps env steps)."""
         cfg = self.config
-        total = cfg.generations if generations is None else generations
+        total = cfg.generations if steps is None else steps
         pool = LocalPool(cfg) if cfg.backend == "local" else RayPool(cfg)
         try:
             with learning_session(self, run, total, progress, done=self.generation,
-                                  fields=GENERATION_FIELDS) as session:
+                                  generations=True) as session:
                 while (self.generation < total and self.step < cfg.total_steps
                        and not self.stop_reason):
                     if self.generation:
@@ -235,9 +231,9 @@ class GA:
                             crossover_method=cfg.crossover, p_crossover=cfg.p_crossover,
                             p_mutation=cfg.p_mutation, sigma=cfg.sigma, rng=self.rng)
                     first = cfg.seed + FITNESS_SEED + self.generation * cfg.episodes
-                    returns, steps = pool.evaluate(self.population, first, cfg.episodes)
+                    returns, steps_taken = pool.evaluate(self.population, first, cfg.episodes)
                     self.fitness = returns.mean(axis=1)
-                    prev_step, self.step = self.step, self.step + steps
+                    prev_step, self.step = self.step, self.step + steps_taken
                     self.generation += 1
                     self.set_fittest()
                     session.logger.generation(self.generation, self.step, self.fitness)
@@ -246,59 +242,35 @@ class GA:
             pool.close()
         return self
 
-    # ------------------------------------------------------------------ saving and loading
-    def _model_state(self) -> dict[str, Any]:
-        return {"algo": "ga", "config": dataclasses.asdict(self.config),
-                "net": self.net.state_dict()}
+    # ------------------------------------------------------------------ checkpoints
+    def state(self, full: bool) -> dict[str, Any]:
+        """The fittest individual's network; full adds the population, its fitness and RNG."""
+        state: dict[str, Any] = {"net": self.net.state_dict()}
+        if full:
+            state.update(population=torch.from_numpy(self.population.copy()),
+                         fitness=torch.from_numpy(self.fitness.copy()),
+                         rng={"numpy": self.rng.bit_generator.state})
+        return state
 
-    def save(self, path: str | Path) -> None:
-        """The fittest individual's network and the config: enough to act."""
-        save_checkpoint(self._model_state(), Path(path))
-
-    def save_state(self, path: Path, elapsed: float) -> None:
-        """The whole population, its fitness, counters and the RNG, for `ganghwa resume`."""
-        save_checkpoint({**self._model_state(),
-                         "population": torch.from_numpy(self.population.copy()),
-                         "fitness": torch.from_numpy(self.fitness.copy()),
-                         "counters": {"generation": self.generation, "step": self.step,
-                                      "best_score": self.best_score, "elapsed": elapsed},
-                         "rng": {"numpy": self.rng.bit_generator.state}}, path)
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        population = state.get("population")
-        if population is None or tuple(population.shape) != self.population.shape:
+    def load_state(self, state: dict[str, Any]) -> None:
+        if "population" not in state:
+            self.net.load_state_dict(state["net"])
+            return
+        population = state["population"]
+        if tuple(population.shape) != self.population.shape:
             raise GanghwaError("the checkpoint's population does not match this config; "
                                "resume with the config it was trained with")
         self.population = population.numpy().copy()
         self.fitness = state["fitness"].numpy().copy()
-        c = state["counters"]
-        self.generation, self.step = c["generation"], c["step"]
-        self.best_score, self.elapsed = c["best_score"], c["elapsed"]
         self.rng.bit_generator.state = state["rng"]["numpy"]
         self.set_fittest()
 
+    def save(self, path: str | Path) -> None:
+        """The fittest individual's network and the config: enough to act."""
+        checkpoint.save(self, path)
+
     @classmethod
-    def load(cls, path: str | Path) -> GA:
+    def load(cls, path: str | Path, **settings: Any) -> GA:
         """A GA from best.pt (its fittest network) or latest.pt (the whole population)."""
-        state = load_checkpoint(Path(path))
-        if state.get("algo") != "ga":
-            raise GanghwaError(f"{path} holds a {state.get('algo')!r} model, not a GA one")
-        ga = cls(config=apply(GAConfig(), state["config"]))
-        if "population" in state:
-            ga.load_state_dict(state)
-        else:
-            ga.net.load_state_dict(state["net"])
+        ga: GA = checkpoint.load(path, cls, **settings)
         return ga
-
-
-def train(cfg: GAConfig, run: Run | None, progress: bool = True,
-          resume_from: dict[str, Any] | None = None) -> GA:
-    """The registry's entry point: a fresh population, or one restored from latest.pt."""
-    ga = GA(config=cfg)
-    if resume_from is not None:
-        ga.load_state_dict(resume_from)
-    return ga.learn(run=run, progress=progress)
-
-
-load_policy = policy_loader(GAConfig, policy_network, greedy_actions)
-"""The fittest individual's greedy policy, from best.pt or latest.pt."""

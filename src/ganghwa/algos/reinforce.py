@@ -11,127 +11,154 @@ Evaluation is greedy (the most probable action), as for the value-based methods.
 
 from __future__ import annotations
 
-import math
-from typing import Any
+from pathlib import Path
+from typing import Any, ClassVar
 
+import gymnasium as gym
 import numpy as np
 import torch
 
-from ganghwa.algos.actor_critic import (
-    PolicyMethods,
-    build_network,
-    check_finite,
-    normalized,
-    policy_gradient_loss,
-    policy_loader,
-    value_and_entropy_step,
-)
-from ganghwa.algos.dqn import check_spaces
+from ganghwa import checkpoint
+from ganghwa.agent import Agent, predict, start
 from ganghwa.buffers import discounted_returns
-from ganghwa.config import ReinforceConfig, apply
+from ganghwa.config import ReinforceConfig
 from ganghwa.envs import make_env
+from ganghwa.envs.spaces import check_network_spaces
+from ganghwa.errors import check_finite
+from ganghwa.fastpath import fused_adam_reason
+from ganghwa.losses import actor_critic_loss, gradient_step, normalized, policy_gradient_loss
+from ganghwa.nets import ActorCritic, sample_actions
 from ganghwa.run import Run
-from ganghwa.runtime import seed_everything, set_threads
+from ganghwa.runtime import set_threads
 from ganghwa.session import learning_session
 
 
-class Reinforce(PolicyMethods):
+def episode_returns(rewards: np.ndarray, episode_ends: np.ndarray, gamma: float,
+                    reward_to_go: bool) -> np.ndarray:
+    """G_t from t on (reward-to-go), or every step weighted by its episode's whole return."""
+    returns = discounted_returns(rewards, episode_ends, gamma)
+    if reward_to_go:
+        return returns
+    starts = np.concatenate(([0], np.flatnonzero(episode_ends)[:-1] + 1))
+    ends = np.flatnonzero(episode_ends) + 1
+    return np.repeat(returns[starts], ends - starts)
+
+
+class REINFORCE(Agent):
     """A stochastic policy (and its baseline) learned from whole episodes.
 
-    >>> agent = Reinforce("CartPole-v1", lr=1e-3).learn(200_000)
+    >>> agent = REINFORCE("CartPole-v1", preset="tuned").learn(200_000)
     >>> action, _ = agent.predict(obs)
     """
 
-    def __init__(self, env: str | None = None, config: ReinforceConfig | None = None,
-                 **hp: Any):
-        """`env` (default: the config's, CartPole-v1) and `hp` override `config`."""
-        cfg = apply(config or ReinforceConfig(), {**({"env_id": env} if env else {}), **hp})
-        cfg.validate()
-        self.config = cfg
-        self.env = make_env(cfg.env_id, env_kwargs=cfg.env_kwargs)
-        check_spaces(cfg.env_id, self.env.observation_space, self.env.action_space)
-        self.action_start = int(self.env.action_space.start)  # type: ignore[attr-defined]
-        seed_everything(cfg.seed)
-        self.net = build_network(cfg, self.env.observation_space, self.env.action_space)
+    metrics: ClassVar[tuple[str, ...]] = ("policy_loss", "value_loss", "entropy")
+
+    @staticmethod
+    def check_env(env_id: str, env: gym.Env, cfg: ReinforceConfig) -> None:
+        check_network_spaces(env_id, env.observation_space, env.action_space, "REINFORCE")
+
+    def __init__(self, env: str | None = None, config: ReinforceConfig | None = None, *,
+                 preset: str | None = None, spaces: tuple[gym.Space, gym.Space] | None = None,
+                 **settings: Any):
+        """`env`, `preset` and `settings` refine `config` (or the defaults)."""
+        obs_space, action_space = start(self, ReinforceConfig, env, config, preset, settings,
+                                        spaces)
+        cfg = self.config
+        self.action_start = int(action_space.start)  # type: ignore[attr-defined]
+        self.net = ActorCritic.for_spaces(obs_space, action_space, cfg.hidden, cfg.activation)
         n_params = sum(p.numel() for p in self.net.parameters())
         set_threads(cfg.threads, n_params, 1, torch.device("cpu"))  # acting dominates
-        self.optimizer: torch.optim.Optimizer = torch.optim.Adam(self.net.parameters(),
-                                                                 lr=cfg.lr, fused=True)
+        self.optimizer: torch.optim.Optimizer = torch.optim.Adam(
+            self.net.parameters(), lr=cfg.lr, fused=fused_adam_reason("cpu") is None)
         self.generator = torch.Generator().manual_seed(cfg.seed)
-        self.step = self.episode = self.updates = 0
-        self.best_score = -math.inf
-        self.elapsed = 0.0
-        self.stop_reason = ""
+        self.env: gym.Env | None = None
 
     # ---------------------------------------------------------------- acting
-    def _sample(self, obs: np.ndarray) -> int:
-        with torch.no_grad():
-            logits = self.net.actor(torch.as_tensor(obs, dtype=torch.float32).reshape(1, -1))
-        probs = torch.softmax(logits[0], dim=0)
-        return int(torch.multinomial(probs, 1, generator=self.generator))
+    def policy(self, obs: np.ndarray, deterministic: bool = True) -> np.ndarray:
+        """Env actions: the most probable, or sampled from π."""
+        return sample_actions(self.net.actor, obs, None if deterministic else self.generator
+                              ) + self.action_start
+
+    def predict(self, obs: Any, deterministic: bool = True) -> tuple[Any, None]:
+        return predict(self, obs, deterministic)
 
     # ---------------------------------------------------------------- learning
     def update(self, obs: np.ndarray, actions: np.ndarray, rewards: np.ndarray,
-               episode_ends: np.ndarray) -> float:
-        """One gradient step on a batch of whole episodes; returns the loss."""
+               episode_ends: np.ndarray) -> dict[str, float]:
+        """One gradient step on a batch of whole episodes; returns the loss and its parts."""
         cfg = self.config
-        if cfg.reward_to_go:
-            returns = discounted_returns(rewards, episode_ends, cfg.gamma)
-        else:  # every step of an episode weighted by that episode's whole return
-            returns = np.zeros(len(rewards))
-            starts = np.concatenate(([0], np.flatnonzero(episode_ends)[:-1] + 1))
-            for start, end in zip(starts, np.flatnonzero(episode_ends) + 1, strict=True):
-                returns[start:end] = discounted_returns(rewards[start:end],
-                                                        episode_ends[start:end], cfg.gamma)[0]
-        obs_t = torch.as_tensor(obs, dtype=torch.float32)
-        returns_t = torch.as_tensor(returns, dtype=torch.float32)
-        logits, values = self.net(obs_t)
-        advantages = returns_t - values.detach() if cfg.baseline else returns_t
+        returns = torch.as_tensor(episode_returns(rewards, episode_ends, cfg.gamma,
+                                                  cfg.reward_to_go), dtype=torch.float32)
+        logits, values = self.net(torch.as_tensor(obs, dtype=torch.float32))
+        advantages = returns - values.detach() if cfg.baseline else returns
         if cfg.normalize:
             advantages = normalized(advantages)
-        loss = value_and_entropy_step(
-            cfg, self.net, self.optimizer,
+        loss, parts = actor_critic_loss(
             policy_gradient_loss(logits, torch.as_tensor(actions), advantages), logits,
-            values if cfg.baseline else None, returns_t)
+            values if cfg.baseline else None, returns, cfg.vf_coef, cfg.ent_coef)
+        gradient_step(self.net, self.optimizer, loss, cfg.max_grad_norm)
         self.updates += 1
-        return float(loss)
+        return {"loss": float(loss), **{k: float(v) for k, v in parts.items()}}
 
-    def learn(self, total_steps: int | None = None, run: Run | None = None,
-              progress: bool = False) -> Reinforce:
+    def learn(self, steps: int | None = None, run: Run | None = None,
+              progress: bool = False) -> REINFORCE:
+        """Train until `steps` env steps in all (earlier calls and resumed runs count)."""
         cfg = self.config
-        total = cfg.total_steps if total_steps is None else total_steps
+        total = cfg.total_steps if steps is None else steps
+        env = self.env = self.env or make_env(cfg.env_id, env_kwargs=cfg.env_kwargs)
         # The first reset of every learn() call is seeded (a resume too, so it is repeatable).
         reset_seed: int | None = cfg.seed + (1 + self.episode if self.episode else 0)
         batch: dict[str, list[Any]] = {"obs": [], "actions": [], "rewards": [], "ends": []}
-        loss = math.nan
         with learning_session(self, run, total, progress) as session:
             while self.step < total and not self.stop_reason:
-                obs, _ = self.env.reset(seed=reset_seed)
+                obs, _ = env.reset(seed=reset_seed)
                 reset_seed = None
                 ret, length, prev_step, done = 0.0, 0, self.step, False
                 while not done:
-                    action = self._sample(obs)
-                    next_obs, reward, terminated, truncated, _ = self.env.step(
-                        action + self.action_start)
+                    flat = np.asarray(obs, dtype=np.float32).reshape(1, -1)
+                    action = int(sample_actions(self.net.actor, flat, self.generator)[0])
+                    obs, reward, terminated, truncated, _ = env.step(action + self.action_start)
                     done = terminated or truncated
-                    batch["obs"].append(np.asarray(obs, dtype=np.float32).reshape(-1))
+                    batch["obs"].append(flat[0])
                     batch["actions"].append(action)
                     batch["rewards"].append(float(reward))
                     batch["ends"].append(done)
-                    obs = next_obs
                     ret += float(reward)
                     length += 1
                 self.step += length
                 self.episode += 1
                 if self.episode % cfg.episodes_per_update == 0:
-                    loss = self.update(np.stack(batch["obs"]), np.array(batch["actions"]),
-                                       np.array(batch["rewards"]), np.array(batch["ends"]))
-                    check_finite(loss, self.step)
+                    parts = self.update(np.stack(batch["obs"]), np.array(batch["actions"]),
+                                        np.array(batch["rewards"]), np.array(batch["ends"]))
+                    check_finite(parts["loss"], self.step)
+                    session.logger.update(self.step, **{k: v for k, v in parts.items()
+                                                        if k in self.metrics})
                     for values in batch.values():
                         values.clear()
-                session.logger.episode(self.step, self.episode, ret, length, 0.0, loss)
+                session.logger.episode(self.step, self.episode, ret, length)
                 session.tick(prev_step)
         return self
 
+    # ---------------------------------------------------------------- checkpoints
+    def state(self, full: bool) -> dict[str, Any]:
+        """The networks; full adds the optimizer and the sampling RNG (a resume starts a fresh
+        episode)."""
+        state: dict[str, Any] = {"net": self.net.state_dict()}
+        if full:
+            state.update(optimizer=self.optimizer.state_dict(),
+                         rng={"torch": self.generator.get_state()})
+        return state
 
-load_policy = policy_loader(ReinforceConfig)
+    def load_state(self, state: dict[str, Any]) -> None:
+        self.net.load_state_dict(state["net"])
+        if "optimizer" in state:
+            self.optimizer.load_state_dict(state["optimizer"])
+            self.generator.set_state(state["rng"]["torch"])
+
+    def save(self, path: str | Path) -> None:
+        checkpoint.save(self, path)
+
+    @classmethod
+    def load(cls, path: str | Path, **settings: Any) -> REINFORCE:
+        agent: REINFORCE = checkpoint.load(path, cls, **settings)
+        return agent

@@ -22,24 +22,24 @@ are simulated from P (the same distribution as env.step, without the wrapper sta
 from __future__ import annotations
 
 import bisect
-import dataclasses
 import io
 import math
 import random
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
 import torch
 
-from ganghwa.config import TABULAR_ALGOS, TabularConfig, apply
+from ganghwa import checkpoint
+from ganghwa.agent import Agent, predict, start
+from ganghwa.config import TabularConfig
 from ganghwa.envs import make_env
 from ganghwa.envs.layout import action_labels, grid_cells, state_labels
+from ganghwa.envs.spaces import check_table_spaces, transition_model
 from ganghwa.errors import GanghwaError
-from ganghwa.evaluation import EvalResult, evaluate
-from ganghwa.run import Run, load_checkpoint, save_checkpoint
+from ganghwa.run import Run
 from ganghwa.schedules import epsilon, linear
 from ganghwa.session import learning_session
 
@@ -139,16 +139,6 @@ def solve(algo: str, env: gym.Env, gamma: float, theta: float = 1e-10,
     return V, q_from_v(T, R, V, gamma), actions, sweeps
 
 
-def transition_model(env: gym.Env, algo: str) -> Any:
-    P = getattr(env.unwrapped, "P", None)
-    if P is None:
-        raise GanghwaError(f"{algo} needs the env's transition model P (as FrozenLake, "
-                           f"CliffWalking, Taxi and ganghwa/GridWorld-v0 have), and "
-                           f"{env.spec.id if env.spec else type(env.unwrapped).__name__} has "
-                           "none; learn from experience with q_learning or sarsa instead")
-    return P
-
-
 # ---------------------------------------------------------------- model-free control
 
 class _ModelSim:
@@ -199,80 +189,67 @@ class _EnvSim:
         return int(obs), float(reward), bool(terminated), bool(truncated)
 
 
-def check_env(env_id: str, env: gym.Env, algo: str = "q_learning") -> None:
-    """Tabular methods need finite states and actions; DP also needs P."""
-    obs_space, action_space = env.observation_space, env.action_space
-    if not isinstance(obs_space, gym.spaces.Discrete):
-        shape = f" of shape {obs_space.shape}" if obs_space.shape else ""
-        raise GanghwaError(f"{algo} keeps a table over states, but {env_id} has a continuous or "
-                           f"structured observation space ({type(obs_space).__name__}{shape}); "
-                           f"use dqn for it, e.g. `ganghwa train dqn {env_id}`")
-    if not isinstance(action_space, gym.spaces.Discrete):
-        raise GanghwaError(f"{algo} needs a discrete action space, but {env_id} has "
-                           f"{action_space}")
-    if obs_space.start != 0 or action_space.start != 0:
-        raise GanghwaError(f"{algo} indexes its table from 0, but {env_id} numbers its states "
-                           f"from {obs_space.start} and actions from {action_space.start}; "
-                           "wrap it so that both start at 0")
-    if algo in DP_ALGOS:
-        transition_model(env, algo)
-
-
-class TabularAgent:
+class TabularAgent(Agent):
     """A Q-table and the loop that learns it; DP methods fill it in one solve.
 
     >>> agent = TabularAgent("CliffWalking-v1", algo="sarsa", alpha=0.5).learn(50_000)
     >>> action, _ = agent.predict(obs)
     """
 
-    def __init__(self, env: str | None = None, config: TabularConfig | None = None, **hp: Any):
-        """`env` (default: the config's, ganghwa/GridWorld-v0) and `hp` override `config`."""
-        cfg = apply(config or TabularConfig(), {**({"env_id": env} if env else {}), **hp})
-        cfg.validate()
-        self.config = cfg
+    metrics: ClassVar[tuple[str, ...]] = ("epsilon",)
+
+    @staticmethod
+    def check_env(env_id: str, env: gym.Env, cfg: TabularConfig) -> None:
+        check_table_spaces(env_id, env, cfg.algo, needs_model=cfg.algo in DP_ALGOS)
+
+    def __init__(self, env: str | None = None, config: TabularConfig | None = None, *,
+                 preset: str | None = None, spaces: tuple[gym.Space, gym.Space] | None = None,
+                 **settings: Any):
+        """`env`, `preset` and `settings` (algo="sarsa", ...) refine `config` (or the
+        defaults). The agent keeps its own env: it steps it, or simulates it from P."""
+        start(self, TabularConfig, env, config, preset, settings, spaces)
+        cfg = self.config
         self.env = make_env(cfg.env_id, env_kwargs=cfg.env_kwargs)
-        check_env(cfg.env_id, self.env, cfg.algo)
+        if spaces is not None:  # checked by the pipeline on its own copy; P is this one's
+            self.check_env(cfg.env_id, self.env, cfg)
         self.n_states = int(self.env.observation_space.n)  # type: ignore[attr-defined]
         self.n_actions = int(self.env.action_space.n)  # type: ignore[attr-defined]
         self.q = [[cfg.q_init] * self.n_actions for _ in range(self.n_states)]
         self.rng = random.Random(cfg.seed)
-        self.step = self.episode = 0
-        self.best_score = -math.inf
-        self.elapsed = 0.0
-        self.stop_reason = ""
         self.values: np.ndarray | None = None  # DP: V
 
     @property
     def q_table(self) -> np.ndarray:
         return np.array(self.q)
 
-    def greedy_policy(self, obs: np.ndarray) -> np.ndarray:
-        """First best action of each state (only the rows asked for are read)."""
+    def policy(self, obs: np.ndarray, deterministic: bool = True) -> np.ndarray:
+        """First best action of each state (only the rows asked for are read); the table has
+        no other mode worth returning."""
         return np.array([self.q[s] for s in np.asarray(obs, dtype=np.int64)]).argmax(axis=1)
 
-    def predict(self, obs: Any, deterministic: bool = True) -> tuple[np.ndarray, None]:
-        """SB3's signature; the greedy action (the table has no other mode worth returning)."""
-        batch = np.atleast_1d(np.asarray(obs, dtype=np.int64))
-        actions = self.greedy_policy(batch)
-        return (actions if np.ndim(obs) else actions[0]), None
-
-    def evaluate(self, episodes: int, seed: int) -> EvalResult:
-        return evaluate(self.greedy_policy, self.config.env_id, episodes, seed,
-                        self.config.env_kwargs)
+    def predict(self, obs: Any, deterministic: bool = True) -> tuple[Any, None]:
+        return predict(self, obs, deterministic)
 
     # ---------------------------------------------------------------- DP
-    def solve(self) -> TabularAgent:
+    def solve(self, run: Run | None = None) -> TabularAgent:
+        """V and Q in one solve of the model; `step` counts the sweeps."""
         cfg = self.config
         V, Q, _, sweeps = solve(cfg.algo, self.env, cfg.gamma, cfg.theta, cfg.max_sweeps)
         self.values, self.q = V, Q.tolist()
         self.step, self.stop_reason = sweeps, "solved"
+        if run is not None:
+            checkpoint.save(self, run.best)
+            checkpoint.save(self, run.latest, full=True)
         return self
 
     # ---------------------------------------------------------------- model-free
-    def learn(self, total_steps: int | None = None, run: Run | None = None,
+    def learn(self, steps: int | None = None, run: Run | None = None,
               progress: bool = False) -> TabularAgent:
+        """Model-free: episodes until `steps` env steps in all. DP: one solve of the model."""
         cfg = self.config
-        total = cfg.total_steps if total_steps is None else total_steps
+        if cfg.algo in DP_ALGOS:
+            return self.solve(run)
+        total = cfg.total_steps if steps is None else steps
         P = getattr(self.env.unwrapped, "P", None)
         # Taxi's fickle passenger changes the destination outside P: step that one for real.
         use_model = P is not None and not cfg.env_kwargs.get("fickle_passenger")
@@ -330,7 +307,7 @@ class TabularAgent:
                 prev_step = self.step
                 self.step += length
                 self.episode += 1
-                logger.episode(self.step, self.episode, ret, length, eps, math.nan)
+                logger.episode(self.step, self.episode, ret, length, epsilon=eps)
                 session.tick(prev_step)
         return self
 
@@ -345,53 +322,39 @@ class TabularAgent:
         for (s, a), g in returns.items():
             q[s][a] += alpha * (g - q[s][a])
 
-    # ---------------------------------------------------------------- saving
-    def _model_state(self) -> dict[str, Any]:
-        state: dict[str, Any] = {"algo": self.config.algo,
-                                 "config": dataclasses.asdict(self.config),
-                                 "q_table": torch.tensor(self.q, dtype=torch.float64)}
+    # ---------------------------------------------------------------- checkpoints
+    def state(self, full: bool) -> dict[str, Any]:
+        """The Q-table (and V, for DP); full adds the RNG."""
+        state: dict[str, Any] = {"q_table": torch.tensor(self.q, dtype=torch.float64)}
         if self.values is not None:
             state["values"] = torch.from_numpy(np.asarray(self.values, dtype=np.float64))
+        if full:
+            version, internal, gauss = self.rng.getstate()
+            state["rng"] = {"version": version, "state": torch.tensor(internal), "gauss": gauss}
         return state
 
-    def save(self, path: str | Path) -> None:
-        save_checkpoint(self._model_state(), Path(path))
-
-    def save_state(self, path: Path, elapsed: float) -> None:
-        version, internal, gauss = self.rng.getstate()
-        save_checkpoint({**self._model_state(),
-                         "counters": {"step": self.step, "episode": self.episode,
-                                      "best_score": self.best_score, "elapsed": elapsed},
-                         "rng": {"version": version, "state": torch.tensor(internal),
-                                 "gauss": gauss}}, path)
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
+    def load_state(self, state: dict[str, Any]) -> None:
         table = state["q_table"]
         if tuple(table.shape) != (self.n_states, self.n_actions):
-            raise GanghwaError(f"checkpoint Q-table is {tuple(table.shape)}, this env needs "
-                               f"{(self.n_states, self.n_actions)}; the checkpoint is mismatched")
+            raise ValueError(f"the Q-table is {tuple(table.shape)}, this env needs "
+                             f"{(self.n_states, self.n_actions)}")
         self.q = table.tolist()
         if "values" in state:
             self.values = state["values"].numpy()
-        if "counters" in state:
-            c = state["counters"]
-            self.step, self.episode = c["step"], c["episode"]
-            self.best_score, self.elapsed = c["best_score"], c["elapsed"]
+        if "rng" in state:
             rng = state["rng"]
             self.rng.setstate((rng["version"], tuple(rng["state"].tolist()), rng["gauss"]))
 
+    def save(self, path: str | Path) -> None:
+        checkpoint.save(self, path)
+
     @classmethod
-    def load(cls, path: str | Path) -> TabularAgent:
-        state = load_checkpoint(Path(path))
-        if state.get("algo") not in TABULAR_ALGOS:
-            raise GanghwaError(f"{path} holds a {state.get('algo')!r} model, not a tabular one")
-        config = apply(TabularConfig(), state["config"])
-        agent = cls(config=config)
-        agent.load_state_dict(state)
+    def load(cls, path: str | Path, **settings: Any) -> TabularAgent:
+        agent: TabularAgent = checkpoint.load(path, cls, **settings)
         return agent
 
     # ---------------------------------------------------------------- pictures
-    def write_pictures(self, run: Run) -> list[Path]:
+    def pictures(self, run: Run) -> dict[str, Path]:
         """q_table.txt (the table as printed) and, for grid envs, values.png: V(s) with arrows."""
         from rich.console import Console
 
@@ -399,9 +362,9 @@ class TabularAgent:
         from ganghwa.run import atomic_write_text
 
         console = Console(record=True, width=120, file=io.StringIO())
-        console.print(self._q_table_view())
+        console.print(self.view())
         atomic_write_text(run.path / "q_table.txt", console.export_text())
-        written = [run.path / "q_table.txt"]
+        written = {"q_table": run.path / "q_table.txt"}
         cells = grid_cells(self.env)
         if cells is None:
             return written
@@ -410,41 +373,12 @@ class TabularAgent:
         labels = action_labels(self.env)
         arrows = [labels[a] for a in table.argmax(axis=1)]
         title = f"{self.config.algo} on {self.config.env_id}: V(s) and the greedy action"
-        return [*written, plot_value_map(values, cells, arrows, run.path / "values.png", title)]
+        return {**written,
+                "values": plot_value_map(values, cells, arrows, run.path / "values.png", title)}
 
-    def _q_table_view(self) -> Any:
+    def view(self) -> Any:
+        """The Q-table as a rich table, the best action of each state highlighted."""
         from ganghwa.tables import q_table
 
         return q_table(self.q_table, state_labels(self.env), action_labels(self.env),
                        f"Q-table of {self.config.algo} on {self.config.env_id}")
-
-    def print_q_table(self) -> None:
-        from rich.console import Console
-
-        Console().print(self._q_table_view())
-
-
-def train(cfg: TabularConfig, run: Run | None, progress: bool = True,
-          resume_from: dict[str, Any] | None = None) -> TabularAgent:
-    """The registry's entry point for every tabular method."""
-    agent = TabularAgent(cfg.env_id, config=cfg)
-    if resume_from is not None:
-        agent.load_state_dict(resume_from)
-    if cfg.algo in DP_ALGOS:
-        agent.solve()
-        if run is not None:
-            agent.save(run.best)
-            agent.save_state(run.latest, 0.0)
-    else:
-        agent.learn(cfg.total_steps, run=run, progress=progress)
-    if run is not None and agent.stop_reason != "interrupted":
-        agent.write_pictures(run)
-        if progress:
-            agent.print_q_table()
-    return agent
-
-
-def load_policy(state: dict[str, Any]) -> Callable[[np.ndarray], np.ndarray]:
-    """The greedy policy of a saved Q-table (first action among ties)."""
-    table = state["q_table"].numpy()
-    return lambda obs: table[np.asarray(obs, dtype=np.int64)].argmax(axis=1)

@@ -15,7 +15,6 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
-import torch
 from gymnasium.vector import AutoresetMode, SyncVectorEnv
 
 from ganghwa.errors import GanghwaError, did_you_mean
@@ -117,6 +116,8 @@ def _layers(env: gym.Env) -> list[Any]:
 
 def _to_portable(value: Any) -> Any:
     """numpy to tensors so that torch.load(weights_only=True) can read it back."""
+    import torch  # here, so that registering the envs (import ganghwa) needs no torch
+
     if isinstance(value, np.ndarray):
         return torch.from_numpy(value.copy())
     if isinstance(value, np.generic):
@@ -153,6 +154,8 @@ def snapshot_env_state(envs: SyncVectorEnv) -> list[list[dict[str, Any]]] | None
 
 def restore_env_state(envs: SyncVectorEnv, snapshot: list[list[dict[str, Any]]]) -> None:
     """Put back what snapshot_env_state took."""
+    import torch
+
     for env, layers in zip(envs.envs, snapshot, strict=True):
         for layer, attrs in zip(_layers(env), layers, strict=True):
             for key, value in attrs.items():

@@ -14,18 +14,44 @@ and its gradient is unfolded the same way.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from torch import nn
 
-from ganghwa.nets import QNetwork
+from ganghwa.fastpath.activations import ACTIVATIONS
 
-_BACKWARD = {
-    "relu": lambda grad, out: torch.ops.aten.threshold_backward(grad, out, 0),
-    "tanh": lambda grad, out: torch.ops.aten.tanh_backward(grad, out),
-}
-_INPLACE = {"relu": torch.Tensor.relu_, "tanh": torch.Tensor.tanh_}
+if TYPE_CHECKING:
+    from ganghwa.nets import QNetwork
+
+
+def backprop_reason(net: nn.Module) -> str | None:
+    """Why ManualBackprop cannot train `net`, or None when it can: it writes out a QNetwork's
+    MLP (no image encoder) whose activation has an in-place form and a backward."""
+    from ganghwa.nets import QNetwork  # here, not above: nets imports this package's table
+
+    if not isinstance(net, QNetwork):
+        return f"{type(net).__name__} is not a QNetwork"
+    if net.is_image:
+        return "an image encoder (CNN) has no hand-written backward"
+    activation = ACTIVATIONS.get(net.activation)
+    if activation is None:
+        return f"unknown activation {net.activation!r}"
+    if activation.inplace is None or activation.backward is None:
+        return f"activation {net.activation!r} has no hand-written backward"
+    if not all(isinstance(m, (nn.Linear, activation.module)) for m in net.body):
+        return "its body is not Linear layers and its activation"
+    return None
+
+
+def numpy_reason(activation: str) -> str | None:
+    """Why NumpyActor cannot act with `activation`, or None when it can."""
+    if activation not in ACTIVATIONS:
+        return f"unknown activation {activation!r}"
+    if ACTIVATIONS[activation].numpy is None:
+        return f"activation {activation!r} has no numpy form for acting"
+    return None
 
 
 def flatten_parameters(module: nn.Module) -> nn.Parameter:
@@ -68,6 +94,14 @@ class ManualBackprop:
     """
 
     def __init__(self, net: QNetwork, grads: Sequence[torch.Tensor], batch_size: int):
+        reason = backprop_reason(net)
+        if reason is not None:
+            raise ValueError(f"ManualBackprop cannot train this network: {reason}; "
+                             "train it through autograd")
+        activation = ACTIVATIONS[net.activation]
+        assert activation.inplace is not None and activation.backward is not None
+        self._inplace = activation.inplace
+        self._backward = activation.backward
         self.activation = net.activation
         self.dueling = net.dueling
         self.grads = grads
@@ -93,7 +127,7 @@ class ManualBackprop:
     def forward(self, obs: torch.Tensor, weights: Sequence[torch.Tensor],
                 keep: bool = False) -> torch.Tensor:
         """Q-values for `obs`; `keep` stores the activations that `backward` needs."""
-        act = _INPLACE[self.activation]
+        act = self._inplace
         full = len(obs) == self.batch_size
         buffers = self._hidden if keep else self._scratch if full else [None] * len(self._hidden)
         h = obs
@@ -109,7 +143,7 @@ class ManualBackprop:
     def backward(self, grad_q: torch.Tensor, weights: Sequence[torch.Tensor]) -> None:
         """Write d loss / d weights into `grads`, given d loss / d Q of the kept forward pass."""
         assert self._input is not None, "backward needs a forward pass with keep=True"
-        act_backward = _BACKWARD[self.activation]
+        act_backward = self._backward
         grads, hidden = self.grads, self._hidden
         with torch.no_grad():
             last = hidden[-1]
@@ -145,6 +179,14 @@ class NumpyActor:
     """
 
     def __init__(self, weights: Sequence[torch.Tensor], activation: str, dueling: bool):
+        reason = numpy_reason(activation)
+        if reason is None and any(w.device.type != "cpu" for w in weights):
+            reason = "numpy acting needs the weights on the CPU"
+        if reason is not None:
+            raise ValueError(f"NumpyActor cannot act: {reason}; act through the torch network")
+        numpy_fn = ACTIVATIONS[activation].numpy
+        assert numpy_fn is not None
+        self._activation_fn = numpy_fn
         self.weights = [w.detach().numpy() for w in weights]
         self.activation = activation
         self.dueling = dueling
@@ -156,10 +198,7 @@ class NumpyActor:
         for i in range(n_hidden):
             h = h @ w[2 * i].T
             h += w[2 * i + 1]
-            if self.activation == "relu":
-                np.maximum(h, 0.0, out=h)
-            else:
-                np.tanh(h, out=h)
+            self._activation_fn(h)
         if not self.dueling:
             return h @ w[-2].T + w[-1]
         w_v, b_v, w_a, b_a = w[-4:]
