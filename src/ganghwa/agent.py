@@ -57,13 +57,12 @@ class Agent(Protocol):
 
 
 def start(agent: Any, config_cls: type[BaseConfig], env: str | None, config: BaseConfig | None,
-          preset: str | None, overrides: dict[str, Any],
-          spaces: tuple[gym.Space, gym.Space] | None) -> tuple[gym.Space, gym.Space]:
-    """The opening of every agent's constructor.
+          settings: dict[str, Any]) -> tuple[gym.Space, gym.Space]:
+    """The opening of every agent's constructor, `Cls(env, config, preset=..., **settings)`.
 
-    The config is the class's defaults < `preset` < `config` < `overrides` (keyword settings),
-    checked once; the env is built once for its spaces (unless the pipeline, which built and
-    checked it already, passes them); counters start at zero and every RNG is seeded.
+    The config is the class's defaults < `preset` < `config` < the keyword settings, checked
+    once; the env is built once for its spaces, unless the pipeline (which built and checked
+    it already) passes `spaces=`; counters start at zero and every RNG is seeded.
     """
     from dataclasses import asdict
 
@@ -71,7 +70,8 @@ def start(agent: Any, config_cls: type[BaseConfig], env: str | None, config: Bas
     from ganghwa.registry import get_algo
     from ganghwa.runtime import seed_everything
 
-    values = {**(asdict(config) if config is not None else {}), **overrides}
+    preset, spaces = settings.pop("preset", None), settings.pop("spaces", None)
+    values = {**(asdict(config) if config is not None else {}), **settings}
     values.pop("preset", None)
     algo = str(values.get("algo") or config_cls().algo)
     spec = get_algo(algo)
@@ -89,7 +89,7 @@ def start(agent: Any, config_cls: type[BaseConfig], env: str | None, config: Bas
 
         probe = make_env(cfg.env_id, env_kwargs=cfg.env_kwargs)
         try:
-            type(agent).check_env(cfg.env_id, probe, cfg)
+            check_env(type(agent), cfg.env_id, probe, cfg)
             spaces = (probe.observation_space, probe.action_space)
         finally:
             probe.close()
@@ -100,6 +100,21 @@ def start(agent: Any, config_cls: type[BaseConfig], env: str | None, config: Bas
     agent.stop_reason = ""
     seed_everything(cfg.seed)
     return spaces
+
+
+def check_env(agent_cls: Any, env_id: str, env: gym.Env, cfg: BaseConfig) -> None:
+    """Raise GanghwaError when the env does not suit the algorithm: its own check where it has
+    one (a table's), else discrete actions and an observation its network reads (a vector,
+    or an image where the class declares `has_cnn`)."""
+    own = getattr(agent_cls, "check_env", None)
+    if own is not None:
+        own(env_id, env, cfg)
+        return
+    from ganghwa.envs.spaces import check_network_spaces
+
+    check_network_spaces(env_id, env.observation_space, env.action_space,
+                         getattr(agent_cls, "display_name", cfg.algo.upper()),
+                         getattr(cfg, "network", "mlp"), getattr(agent_cls, "has_cnn", False))
 
 
 def predict(agent: Agent, obs: Any, deterministic: bool) -> tuple[Any, None]:

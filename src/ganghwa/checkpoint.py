@@ -91,6 +91,31 @@ def load(path: str | Path, cls: type | None = None, **overrides: Any) -> Any:
     return build(load_checkpoint(Path(path)), cls, **overrides)
 
 
+def load_as(cls: type, path: str | Path, **settings: Any) -> Any:
+    """`Cls.load(path, **settings)` for every agent class (`load = classmethod(load_as)`):
+    an agent from `save`, best.pt or latest.pt; a full checkpoint restores training too."""
+    return load(path, cls, **settings)
+
+
+def network_state(net: torch.nn.Module, optimizer: torch.optim.Optimizer,
+                  generator: torch.Generator, full: bool) -> dict[str, Any]:
+    """The state of an agent that is one network, its optimizer and a sampling RNG (the
+    policy-gradient methods): the network; full adds the optimizer and the RNG."""
+    state: dict[str, Any] = {"net": net.state_dict()}
+    if full:
+        state.update(optimizer=optimizer.state_dict(), rng={"torch": generator.get_state()})
+    return state
+
+
+def load_network_state(state: dict[str, Any], net: torch.nn.Module,
+                       optimizer: torch.optim.Optimizer, generator: torch.Generator) -> None:
+    """The inverse of network_state, for either kind."""
+    net.load_state_dict(state["net"])
+    if "optimizer" in state:
+        optimizer.load_state_dict(state["optimizer"])
+        generator.set_state(state["rng"]["torch"])
+
+
 def load_policy(state: dict[str, Any], spaces: Any = None
                 ) -> Callable[[np.ndarray], np.ndarray]:
     """The greedy policy of a checkpoint, for evaluation and video."""

@@ -23,7 +23,8 @@ from ganghwa.config import (
 )
 from ganghwa.errors import GanghwaError
 from ganghwa.pipeline import FLAGS
-from ganghwa.registry import ALGOS
+from ganghwa.registry import ALGOS, DEFAULT_ALGO
+from ganghwa.solve import SOLVE_OPTIONS, solve_views
 
 if TYPE_CHECKING:
     from ganghwa.pipeline import Outcome
@@ -110,7 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help=what)
 
     p = add("train", "train an agent; writes a run folder")
-    p.add_argument("algo", nargs="?", default="dqn", help="algorithm (default dqn)")
+    p.add_argument("algo", nargs="?", default=DEFAULT_ALGO,
+                   help=f"algorithm (default {DEFAULT_ALGO})")
     p.add_argument("env", nargs="?", default=None,
                    help="Gymnasium id or module:Class (default: the algorithm's own, "
                         "`ganghwa list --config` shows it)")
@@ -145,7 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("resume", "continue an interrupted run from checkpoints/latest.pt")
     p.add_argument("run", help="run folder, or 'last'")
     p.add_argument("--steps", type=int, help="new total env steps (default: the run's)")
-    settings(p, "change settings for the rest of the run, e.g. generations=60")
+    settings(p, "change settings for the rest of the run, e.g. lr=0.0005")
     p.add_argument("--video", action=argparse.BooleanOptionalAction, default=None)
     p.add_argument("--no-progress", action="store_true")
 
@@ -153,8 +155,8 @@ def build_parser() -> argparse.ArgumentParser:
                      "the policy")
     p.add_argument("algo", help="a DP method (`ganghwa list` shows them)")
     p.add_argument("env", help="an env with a transition model P, e.g. FrozenLake-v1")
-    p.add_argument("--gamma", type=float, default=0.99, help="discount (default 0.99)")
-    p.add_argument("--theta", type=float, default=1e-10, help="convergence tolerance")
+    for flag, spec in SOLVE_OPTIONS.items():
+        p.add_argument(f"--{flag}", **spec)
     p.add_argument("--env-kw", nargs="+", action="extend", default=[], metavar="KEY=VALUE",
                    help="keyword arguments for the env")
     p.add_argument("--png", help="also write the value map to this PNG file")
@@ -324,11 +326,11 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_solve(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from ganghwa.solve import solve_views
 
     console = Console()
-    for view in solve_views(args.algo, args.env, args.gamma, args.theta,
-                            parse_env_kwargs(args.env_kw), args.png):
+    settings = {flag: getattr(args, flag) for flag in SOLVE_OPTIONS}
+    for view in solve_views(args.algo, args.env, settings, parse_env_kwargs(args.env_kw),
+                            args.png):
         console.print(view)
     return 0
 

@@ -50,7 +50,9 @@ class AlgoSpec:
 
     def check_env(self, env_id: str, env: gym.Env, cfg: BaseConfig | None = None) -> None:
         """Raise GanghwaError when the env does not suit the algorithm (or this config)."""
-        self.agent_class().check_env(env_id, env, cfg or self.default_config())
+        from ganghwa.agent import check_env
+
+        check_env(self.agent_class(), env_id, env, cfg or self.default_config())
 
 
 _TABULAR_SUMMARIES = {
@@ -81,6 +83,10 @@ ALGOS: dict[str, AlgoSpec] = {spec.name: spec for spec in (
     AlgoSpec("ga", "genetic algorithm: evolves policy-network weights (MLP or CNN)",
              GAConfig, "ganghwa.algos.ga:GA"),
 )}
+
+
+DEFAULT_ALGO = "dqn"
+"""What `ganghwa train` trains when no algorithm is named."""
 
 
 def get_algo(name: str) -> AlgoSpec:

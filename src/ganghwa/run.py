@@ -17,11 +17,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from ganghwa.errors import GanghwaError
 
-CHECKPOINT_FORMAT = "ganghwa-checkpoint-1"
 PROGRESS_FIELDS = ("step", "episode", "return", "length")
 """progress.csv's first columns, one row per episode; the algorithm's metrics follow
 (`Logger(metrics=...)`: epsilon, td_loss, policy_loss, ...), then `time`."""
@@ -46,40 +43,6 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode())
-
-
-def save_checkpoint(state: dict[str, Any], path: Path) -> None:
-    """torch.save through a buffer, then an atomic rename."""
-    buffer = io.BytesIO()
-    torch.save({"format": CHECKPOINT_FORMAT, **state}, buffer)
-    atomic_write_bytes(path, buffer.getvalue())
-
-
-def load_checkpoint(path: Path) -> dict[str, Any]:
-    """torch.load(weights_only=True): a checkpoint can hold tensors and plain data, never code."""
-    if not path.is_file():
-        raise GanghwaError(f"no checkpoint at {path}; train first or pick another run")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:
-        reason = str(e).splitlines()[0][:120] if str(e) else type(e).__name__
-        raise GanghwaError(f"checkpoint {path} is corrupt or not a ganghwa checkpoint ({reason}); "
-                           "use the other checkpoint in that folder or train again") from None
-    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
-        raise GanghwaError(f"{path} is not a ganghwa checkpoint; train again to create one")
-    return state
-
-
-def load_weights(net: Any, optimizer: Any, state: dict[str, Any], key: str) -> None:
-    """A network's weights (and its optimizer's state, when saved) from a checkpoint, or a
-    one-line error naming the mismatch."""
-    try:
-        net.load_state_dict(state[key])
-        if "optimizer" in state:
-            optimizer.load_state_dict(state["optimizer"])
-    except (RuntimeError, KeyError, ValueError) as e:
-        raise GanghwaError(f"checkpoint does not match this network "
-                           f"({str(e).splitlines()[0][:100]})") from None
 
 
 def _slug(text: str) -> str:

@@ -8,6 +8,12 @@ from typing import Any
 
 from ganghwa.errors import GanghwaError
 
+SOLVE_OPTIONS: dict[str, dict[str, Any]] = {
+    "gamma": {"type": float, "default": 0.99, "help": "discount (default 0.99)"},
+    "theta": {"type": float, "default": 1e-10, "help": "convergence tolerance"},
+}
+"""`ganghwa solve`'s options: settings of the DP methods' config."""
+
 
 def greedy_path(P: Any, actions: Any, start: int, limit: int = 100
                 ) -> list[tuple[int, float]] | None:
@@ -25,7 +31,7 @@ def greedy_path(P: Any, actions: Any, start: int, limit: int = 100
     return None
 
 
-def solve_views(algo: str, env_id: str, gamma: float, theta: float,
+def solve_views(algo: str, env_id: str, settings: dict[str, Any],
                 env_kwargs: dict[str, Any], png: str | None = None) -> list[Any]:
     """What `ganghwa solve` prints, as rich renderables and lines (and the PNG it writes)."""
     from ganghwa.algos.tabular import DP_ALGOS, TabularAgent, solve
@@ -37,7 +43,7 @@ def solve_views(algo: str, env_id: str, gamma: float, theta: float,
                            f" learn from experience with `ganghwa train {algo} {env_id}`")
     if png and not png.lower().endswith(".png"):
         raise GanghwaError(f"--png must end in .png, got {png}")
-    agent = TabularAgent(env_id, algo=algo, gamma=gamma, theta=theta, env_kwargs=env_kwargs)
+    agent = TabularAgent(env_id, algo=algo, env_kwargs=env_kwargs, **settings)
     cfg, env = agent.config, agent.env
     V, Q, actions, sweeps = solve(cfg.algo, env, cfg.gamma, cfg.theta, cfg.max_sweeps)
     labels = action_labels(env)

@@ -17,7 +17,6 @@ workers (actor_learner.py) reuse `collect`, `rollout_batch` and `loss`.
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, ClassVar, NamedTuple
 
 import gymnasium as gym
@@ -29,7 +28,6 @@ from ganghwa.agent import Agent, predict, start
 from ganghwa.buffers import compute_gae
 from ganghwa.config import A2CConfig, BaseConfig, PPOConfig
 from ganghwa.envs import make_vec_env
-from ganghwa.envs.spaces import check_network_spaces
 from ganghwa.errors import check_finite
 from ganghwa.losses import (
     actor_critic_loss,
@@ -65,16 +63,10 @@ class A2C(Agent):
     config_class: ClassVar[type[BaseConfig]] = A2CConfig
     metrics: ClassVar[tuple[str, ...]] = ("policy_loss", "value_loss", "entropy")
 
-    @staticmethod
-    def check_env(env_id: str, env: gym.Env, cfg: BaseConfig) -> None:
-        check_network_spaces(env_id, env.observation_space, env.action_space, cfg.algo.upper())
-
-    def __init__(self, env: str | None = None, config: BaseConfig | None = None, *,
-                 preset: str | None = None, spaces: tuple[gym.Space, gym.Space] | None = None,
+    def __init__(self, env: str | None = None, config: BaseConfig | None = None,
                  **settings: Any):
-        """`env`, `preset` and `settings` refine `config` (or the defaults)."""
-        obs_space, action_space = start(self, self.config_class, env, config, preset, settings,
-                                        spaces)
+        """`env`, `preset=` and the settings refine `config` (or the defaults)."""
+        obs_space, action_space = start(self, self.config_class, env, config, settings)
         cfg = self.config
         self.net = ActorCritic.for_spaces(obs_space, action_space, cfg.hidden, cfg.activation)
         self.action_start = int(action_space.start)  # type: ignore[attr-defined]
@@ -104,8 +96,7 @@ class A2C(Agent):
         return sample_actions(self.net.actor, obs, None if deterministic else self.generator
                               ) + self.action_start
 
-    def predict(self, obs: Any, deterministic: bool = True) -> tuple[Any, None]:
-        return predict(self, obs, deterministic)
+    predict = predict  # Stable-Baselines3's predict(obs, deterministic=True), agent.py
 
     def _act(self, obs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Sampled actions, their log-probabilities and the state values."""
@@ -238,24 +229,13 @@ class A2C(Agent):
     def state(self, full: bool) -> dict[str, Any]:
         """The network; full adds the optimizer and the sampling RNG (a resume starts fresh
         episodes)."""
-        state: dict[str, Any] = {"net": self.net.state_dict()}
-        if full:
-            state.update(optimizer=self.optimizer.state_dict(),
-                         rng={"torch": self.generator.get_state()})
-        return state
+        return checkpoint.network_state(self.net, self.optimizer, self.generator, full)
 
     def load_state(self, state: dict[str, Any]) -> None:
-        self.net.load_state_dict(state["net"])
-        if "optimizer" in state:
-            self.optimizer.load_state_dict(state["optimizer"])
-            self.generator.set_state(state["rng"]["torch"])
+        checkpoint.load_network_state(state, self.net, self.optimizer, self.generator)
 
-    def save(self, path: str | Path) -> None:
-        checkpoint.save(self, path)
-
-    @classmethod
-    def load(cls, path: str | Path, **settings: Any) -> Any:
-        return checkpoint.load(path, cls, **settings)
+    save = checkpoint.save
+    load: Any = classmethod(checkpoint.load_as)  # Cls.load(path, **settings)
 
 
 class PPO(A2C):

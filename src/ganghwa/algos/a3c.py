@@ -8,10 +8,8 @@ computes A2C's loss, one gradient per n_steps rollout of its own env (actor_lear
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, ClassVar
 
-import gymnasium as gym
 import numpy as np
 import torch
 
@@ -20,7 +18,6 @@ from ganghwa.agent import Agent, predict, start
 from ganghwa.algos.a3c_workers import LocalWorkers, RayWorkers
 from ganghwa.algos.actor_learner import GlobalOptimizer
 from ganghwa.config import A3CConfig
-from ganghwa.envs.spaces import check_network_spaces
 from ganghwa.errors import check_finite
 from ganghwa.fastpath.backprop import flatten_parameters
 from ganghwa.nets import ActorCritic, sample_actions
@@ -37,15 +34,10 @@ class A3C(Agent):
 
     metrics: ClassVar[tuple[str, ...]] = ("policy_loss", "value_loss", "entropy")
 
-    @staticmethod
-    def check_env(env_id: str, env: gym.Env, cfg: A3CConfig) -> None:
-        check_network_spaces(env_id, env.observation_space, env.action_space, "A3C")
-
-    def __init__(self, env: str | None = None, config: A3CConfig | None = None, *,
-                 preset: str | None = None, spaces: tuple[gym.Space, gym.Space] | None = None,
+    def __init__(self, env: str | None = None, config: A3CConfig | None = None,
                  **settings: Any):
-        """`env`, `preset` and `settings` refine `config` (or the defaults)."""
-        obs_space, action_space = start(self, A3CConfig, env, config, preset, settings, spaces)
+        """`env`, `preset=` and the settings refine `config` (or the defaults)."""
+        obs_space, action_space = start(self, A3CConfig, env, config, settings)
         cfg = self.config
         self.action_start = int(action_space.start)  # type: ignore[attr-defined]
         torch.set_num_threads(1)  # the workers have the cores; this process evaluates
@@ -61,8 +53,7 @@ class A3C(Agent):
         return sample_actions(self.net.actor, obs, None if deterministic else self.generator
                               ) + self.action_start
 
-    def predict(self, obs: Any, deterministic: bool = True) -> tuple[Any, None]:
-        return predict(self, obs, deterministic)
+    predict = predict  # Stable-Baselines3's predict(obs, deterministic=True), agent.py
 
     def learn(self, steps: int | None = None, run: Run | None = None,
               progress: bool = False) -> A3C:
@@ -102,22 +93,10 @@ class A3C(Agent):
     # ---------------------------------------------------------------- checkpoints
     def state(self, full: bool) -> dict[str, Any]:
         """The global network; full adds its optimizer's state and the sampling RNG."""
-        state: dict[str, Any] = {"net": self.net.state_dict()}
-        if full:
-            state.update(optimizer=self.optimizer.state_dict(),
-                         rng={"torch": self.generator.get_state()})
-        return state
+        return checkpoint.network_state(self.net, self.optimizer, self.generator, full)
 
     def load_state(self, state: dict[str, Any]) -> None:
-        self.net.load_state_dict(state["net"])
-        if "optimizer" in state:
-            self.optimizer.load_state_dict(state["optimizer"])
-            self.generator.set_state(state["rng"]["torch"])
+        checkpoint.load_network_state(state, self.net, self.optimizer, self.generator)
 
-    def save(self, path: str | Path) -> None:
-        checkpoint.save(self, path)
-
-    @classmethod
-    def load(cls, path: str | Path, **settings: Any) -> A3C:
-        agent: A3C = checkpoint.load(path, cls, **settings)
-        return agent
+    save = checkpoint.save
+    load: Any = classmethod(checkpoint.load_as)  # Cls.load(path, **settings)

@@ -10,7 +10,6 @@ with a batch of one, so a step costs tens of microseconds rather than autograd's
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, ClassVar
 
 import gymnasium as gym
@@ -21,7 +20,6 @@ from ganghwa import checkpoint
 from ganghwa.agent import Agent, predict, start
 from ganghwa.config import DeepSarsaConfig
 from ganghwa.envs import make_env
-from ganghwa.envs.spaces import check_network_spaces
 from ganghwa.errors import check_finite
 from ganghwa.fastpath import fused_step, make_adam, manual_backprop_reason
 from ganghwa.fastpath.backprop import ManualBackprop, flatten_parameters, param_views
@@ -35,18 +33,13 @@ from ganghwa.session import learning_session
 class DeepSarsa(Agent):
     """A Q-network trained on-policy, one transition at a time."""
 
+    display_name: ClassVar[str] = "Deep SARSA"
     metrics: ClassVar[tuple[str, ...]] = ("epsilon", "td_loss")
 
-    @staticmethod
-    def check_env(env_id: str, env: gym.Env, cfg: DeepSarsaConfig) -> None:
-        check_network_spaces(env_id, env.observation_space, env.action_space, "Deep SARSA")
-
-    def __init__(self, env: str | None = None, config: DeepSarsaConfig | None = None, *,
-                 preset: str | None = None, spaces: tuple[gym.Space, gym.Space] | None = None,
+    def __init__(self, env: str | None = None, config: DeepSarsaConfig | None = None,
                  **settings: Any):
-        """`env`, `preset` and `settings` refine `config` (or the defaults)."""
-        obs_space, action_space = start(self, DeepSarsaConfig, env, config, preset, settings,
-                                        spaces)
+        """`env`, `preset=` and the settings refine `config` (or the defaults)."""
+        obs_space, action_space = start(self, DeepSarsaConfig, env, config, settings)
         cfg = self.config
         self.n_actions = int(action_space.n)  # type: ignore[attr-defined]
         self.action_start = int(action_space.start)  # type: ignore[attr-defined]
@@ -99,8 +92,7 @@ class DeepSarsa(Agent):
         return greedy_actions(self.q_net, np.asarray(obs).reshape(len(obs), -1),
                               self.action_start)
 
-    def predict(self, obs: Any, deterministic: bool = True) -> tuple[Any, None]:
-        return predict(self, obs, deterministic)
+    predict = predict  # Stable-Baselines3's predict(obs, deterministic=True), agent.py
 
     def learn(self, steps: int | None = None, run: Run | None = None,
               progress: bool = False) -> DeepSarsa:
@@ -156,10 +148,5 @@ class DeepSarsa(Agent):
             self.optimizer.load_state_dict(state["optimizer"])
             self.rng.bit_generator.state = state["rng"]["numpy"]
 
-    def save(self, path: str | Path) -> None:
-        checkpoint.save(self, path)
-
-    @classmethod
-    def load(cls, path: str | Path, **settings: Any) -> DeepSarsa:
-        agent: DeepSarsa = checkpoint.load(path, cls, **settings)
-        return agent
+    save = checkpoint.save
+    load: Any = classmethod(checkpoint.load_as)  # Cls.load(path, **settings)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import copy
 import math
-from pathlib import Path
 from typing import Any, ClassVar
 
 import gymnasium as gym
@@ -28,7 +27,6 @@ from ganghwa.agent import Agent, predict, start
 from ganghwa.buffers import Batch, FrameReplayBuffer, ReplayBuffer
 from ganghwa.config import DQNConfig
 from ganghwa.envs import make_vec_env, restore_env_state, snapshot_env_state
-from ganghwa.envs.spaces import check_network_spaces
 from ganghwa.errors import Diverged
 from ganghwa.fastpath import fused_step, make_adam, manual_backprop_reason
 from ganghwa.fastpath.backprop import ManualBackprop, NumpyActor, flatten_parameters, param_views
@@ -70,18 +68,13 @@ class DQN(Agent):
     >>> model.save("dqn.pt"); model = DQN.load("dqn.pt")
     """
 
+    has_cnn: ClassVar[bool] = True
     metrics: ClassVar[tuple[str, ...]] = ("epsilon", "td_loss")
 
-    @staticmethod
-    def check_env(env_id: str, env: gym.Env, cfg: DQNConfig) -> None:
-        check_network_spaces(env_id, env.observation_space, env.action_space, "DQN",
-                             cfg.network, has_cnn=True)
-
-    def __init__(self, env: str | None = None, config: DQNConfig | None = None, *,
-                 preset: str | None = None, spaces: tuple[gym.Space, gym.Space] | None = None,
+    def __init__(self, env: str | None = None, config: DQNConfig | None = None,
                  **settings: Any):
-        """`env`, `preset` and `settings` refine `config` (or the defaults)."""
-        obs_space, action_space = start(self, DQNConfig, env, config, preset, settings, spaces)
+        """`env`, `preset=` and the settings refine `config` (or the defaults)."""
+        obs_space, action_space = start(self, DQNConfig, env, config, settings)
         cfg: DQNConfig = self.config
         assert isinstance(action_space, gym.spaces.Discrete) and obs_space.shape is not None
         self.n_actions = int(action_space.n)
@@ -165,8 +158,7 @@ class DQN(Agent):
         actions = self._greedy(obs) if deterministic else self.act(obs, self.epsilon)
         return actions + self.action_start
 
-    def predict(self, obs: Any, deterministic: bool = True) -> tuple[Any, None]:
-        return predict(self, obs, deterministic)
+    predict = predict  # Stable-Baselines3's predict(obs, deterministic=True), agent.py
 
     # ------------------------------------------------------------------ updating
     def _compute_loss(self, batch: Batch) -> torch.Tensor:
@@ -367,12 +359,5 @@ class DQN(Agent):
         self._ep_lengths = envs["lengths"].numpy().copy()
         self._env_snapshot = envs["state"]
 
-    def save(self, path: str | Path) -> None:
-        """The network and its config (enough to act), written atomically."""
-        checkpoint.save(self, path)
-
-    @classmethod
-    def load(cls, path: str | Path, **settings: Any) -> DQN:
-        """A model from `save`, best.pt or latest.pt; a full checkpoint restores training."""
-        model: DQN = checkpoint.load(path, cls, **settings)
-        return model
+    save = checkpoint.save
+    load: Any = classmethod(checkpoint.load_as)  # Cls.load(path, **settings)

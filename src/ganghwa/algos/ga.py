@@ -10,7 +10,6 @@ Ray actors; then genetic.next_generation. progress.csv gets min, mean and max fi
 from __future__ import annotations
 
 from concurrent.futures import ProcessPoolExecutor
-from pathlib import Path
 from typing import Any, ClassVar
 
 import gymnasium as gym
@@ -21,7 +20,6 @@ from ganghwa import checkpoint
 from ganghwa.agent import Agent, predict, start
 from ganghwa.config import GAConfig
 from ganghwa.envs import make_env
-from ganghwa.envs.spaces import check_network_spaces
 from ganghwa.errors import GanghwaError
 from ganghwa.evaluation import capped, play
 from ganghwa.fastpath import manual_backprop_reason
@@ -169,20 +167,15 @@ class GA(Agent):
     >>> action, _ = ga.predict(obs)   # the fittest individual's greedy action
     """
 
+    has_cnn: ClassVar[bool] = True
     metrics: ClassVar[tuple[str, ...]] = ()
     budget: ClassVar[tuple[str, str]] = ("generations", "generation")
     """What a resume compares: the config's generations against the generations done."""
 
-    @staticmethod
-    def check_env(env_id: str, env: gym.Env, cfg: GAConfig) -> None:
-        check_network_spaces(env_id, env.observation_space, env.action_space, "GA",
-                             cfg.network, has_cnn=True)
-
-    def __init__(self, env: str | None = None, config: GAConfig | None = None, *,
-                 preset: str | None = None, spaces: tuple[gym.Space, gym.Space] | None = None,
+    def __init__(self, env: str | None = None, config: GAConfig | None = None,
                  **settings: Any):
-        """`env`, `preset` and `settings` refine `config` (or the defaults)."""
-        obs_space, action_space = start(self, GAConfig, env, config, preset, settings, spaces)
+        """`env`, `preset=` and the settings refine `config` (or the defaults)."""
+        obs_space, action_space = start(self, GAConfig, env, config, settings)
         cfg = self.config
         self.net = policy_network(cfg, obs_space, action_space).requires_grad_(False)
         self.flat = flatten_parameters(self.net)
@@ -209,8 +202,7 @@ class GA(Agent):
         """The fittest individual's greedy actions (a GA's policy is deterministic)."""
         return greedy_actions(self.net, obs, self.action_start)
 
-    def predict(self, obs: Any, deterministic: bool = True) -> tuple[Any, None]:
-        return predict(self, obs, deterministic)
+    predict = predict  # Stable-Baselines3's predict(obs, deterministic=True), agent.py
 
     # ------------------------------------------------------------------ evolving
     def learn(self, steps: int | None = None, run: Run | None = None,
@@ -265,12 +257,5 @@ class GA(Agent):
         self.rng.bit_generator.state = state["rng"]["numpy"]
         self.set_fittest()
 
-    def save(self, path: str | Path) -> None:
-        """The fittest individual's network and the config: enough to act."""
-        checkpoint.save(self, path)
-
-    @classmethod
-    def load(cls, path: str | Path, **settings: Any) -> GA:
-        """A GA from best.pt (its fittest network) or latest.pt (the whole population)."""
-        ga: GA = checkpoint.load(path, cls, **settings)
-        return ga
+    save = checkpoint.save
+    load: Any = classmethod(checkpoint.load_as)  # Cls.load(path, **settings)

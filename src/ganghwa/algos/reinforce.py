@@ -11,7 +11,6 @@ Evaluation is greedy (the most probable action), as for the value-based methods.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, ClassVar
 
 import gymnasium as gym
@@ -23,7 +22,6 @@ from ganghwa.agent import Agent, predict, start
 from ganghwa.buffers import discounted_returns
 from ganghwa.config import ReinforceConfig
 from ganghwa.envs import make_env
-from ganghwa.envs.spaces import check_network_spaces
 from ganghwa.errors import check_finite
 from ganghwa.fastpath import fused_adam_reason
 from ganghwa.losses import actor_critic_loss, gradient_step, normalized, policy_gradient_loss
@@ -53,16 +51,10 @@ class REINFORCE(Agent):
 
     metrics: ClassVar[tuple[str, ...]] = ("policy_loss", "value_loss", "entropy")
 
-    @staticmethod
-    def check_env(env_id: str, env: gym.Env, cfg: ReinforceConfig) -> None:
-        check_network_spaces(env_id, env.observation_space, env.action_space, "REINFORCE")
-
-    def __init__(self, env: str | None = None, config: ReinforceConfig | None = None, *,
-                 preset: str | None = None, spaces: tuple[gym.Space, gym.Space] | None = None,
+    def __init__(self, env: str | None = None, config: ReinforceConfig | None = None,
                  **settings: Any):
-        """`env`, `preset` and `settings` refine `config` (or the defaults)."""
-        obs_space, action_space = start(self, ReinforceConfig, env, config, preset, settings,
-                                        spaces)
+        """`env`, `preset=` and the settings refine `config` (or the defaults)."""
+        obs_space, action_space = start(self, ReinforceConfig, env, config, settings)
         cfg = self.config
         self.action_start = int(action_space.start)  # type: ignore[attr-defined]
         self.net = ActorCritic.for_spaces(obs_space, action_space, cfg.hidden, cfg.activation)
@@ -79,8 +71,7 @@ class REINFORCE(Agent):
         return sample_actions(self.net.actor, obs, None if deterministic else self.generator
                               ) + self.action_start
 
-    def predict(self, obs: Any, deterministic: bool = True) -> tuple[Any, None]:
-        return predict(self, obs, deterministic)
+    predict = predict  # Stable-Baselines3's predict(obs, deterministic=True), agent.py
 
     # ---------------------------------------------------------------- learning
     def update(self, obs: np.ndarray, actions: np.ndarray, rewards: np.ndarray,
@@ -98,7 +89,7 @@ class REINFORCE(Agent):
             values if cfg.baseline else None, returns, cfg.vf_coef, cfg.ent_coef)
         gradient_step(self.net, self.optimizer, loss, cfg.max_grad_norm)
         self.updates += 1
-        return {"loss": float(loss), **{k: float(v) for k, v in parts.items()}}
+        return {"loss": float(loss.detach()), **{k: float(v) for k, v in parts.items()}}
 
     def learn(self, steps: int | None = None, run: Run | None = None,
               progress: bool = False) -> REINFORCE:
@@ -143,22 +134,10 @@ class REINFORCE(Agent):
     def state(self, full: bool) -> dict[str, Any]:
         """The networks; full adds the optimizer and the sampling RNG (a resume starts a fresh
         episode)."""
-        state: dict[str, Any] = {"net": self.net.state_dict()}
-        if full:
-            state.update(optimizer=self.optimizer.state_dict(),
-                         rng={"torch": self.generator.get_state()})
-        return state
+        return checkpoint.network_state(self.net, self.optimizer, self.generator, full)
 
     def load_state(self, state: dict[str, Any]) -> None:
-        self.net.load_state_dict(state["net"])
-        if "optimizer" in state:
-            self.optimizer.load_state_dict(state["optimizer"])
-            self.generator.set_state(state["rng"]["torch"])
+        checkpoint.load_network_state(state, self.net, self.optimizer, self.generator)
 
-    def save(self, path: str | Path) -> None:
-        checkpoint.save(self, path)
-
-    @classmethod
-    def load(cls, path: str | Path, **settings: Any) -> REINFORCE:
-        agent: REINFORCE = checkpoint.load(path, cls, **settings)
-        return agent
+    save = checkpoint.save
+    load: Any = classmethod(checkpoint.load_as)  # Cls.load(path, **settings)

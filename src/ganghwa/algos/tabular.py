@@ -202,15 +202,15 @@ class TabularAgent(Agent):
     def check_env(env_id: str, env: gym.Env, cfg: TabularConfig) -> None:
         check_table_spaces(env_id, env, cfg.algo, needs_model=cfg.algo in DP_ALGOS)
 
-    def __init__(self, env: str | None = None, config: TabularConfig | None = None, *,
-                 preset: str | None = None, spaces: tuple[gym.Space, gym.Space] | None = None,
+    def __init__(self, env: str | None = None, config: TabularConfig | None = None,
                  **settings: Any):
         """`env`, `preset` and `settings` (algo="sarsa", ...) refine `config` (or the
         defaults). The agent keeps its own env: it steps it, or simulates it from P."""
-        start(self, TabularConfig, env, config, preset, settings, spaces)
+        checked = settings.get("spaces") is not None
+        start(self, TabularConfig, env, config, settings)
         cfg = self.config
         self.env = make_env(cfg.env_id, env_kwargs=cfg.env_kwargs)
-        if spaces is not None:  # checked by the pipeline on its own copy; P is this one's
+        if checked:  # the pipeline checked its own copy; P is this one's
             self.check_env(cfg.env_id, self.env, cfg)
         self.n_states = int(self.env.observation_space.n)  # type: ignore[attr-defined]
         self.n_actions = int(self.env.action_space.n)  # type: ignore[attr-defined]
@@ -227,8 +227,7 @@ class TabularAgent(Agent):
         no other mode worth returning."""
         return np.array([self.q[s] for s in np.asarray(obs, dtype=np.int64)]).argmax(axis=1)
 
-    def predict(self, obs: Any, deterministic: bool = True) -> tuple[Any, None]:
-        return predict(self, obs, deterministic)
+    predict = predict  # Stable-Baselines3's predict(obs, deterministic=True), agent.py
 
     # ---------------------------------------------------------------- DP
     def solve(self, run: Run | None = None) -> TabularAgent:
@@ -345,13 +344,8 @@ class TabularAgent(Agent):
             rng = state["rng"]
             self.rng.setstate((rng["version"], tuple(rng["state"].tolist()), rng["gauss"]))
 
-    def save(self, path: str | Path) -> None:
-        checkpoint.save(self, path)
-
-    @classmethod
-    def load(cls, path: str | Path, **settings: Any) -> TabularAgent:
-        agent: TabularAgent = checkpoint.load(path, cls, **settings)
-        return agent
+    save = checkpoint.save
+    load: Any = classmethod(checkpoint.load_as)  # Cls.load(path, **settings)
 
     # ---------------------------------------------------------------- pictures
     def pictures(self, run: Run) -> dict[str, Path]:

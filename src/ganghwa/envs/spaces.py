@@ -26,16 +26,15 @@ def check_network_spaces(env_id: str, obs_space: gym.Space, action_space: gym.Sp
                            f"LunarLander-v3.{hint}")
     flat = isinstance(obs_space, gym.spaces.Box) and len(obs_space.shape) == 1
     image = isinstance(obs_space, gym.spaces.Box) and len(obs_space.shape) == 3
-    no_cnn = "" if has_cnn else f"; {algo} has no CNN yet, use dqn or ga"
+    if image and not has_cnn:
+        raise GanghwaError(f"{algo} has no CNN yet for {env_id}'s image observations "
+                           f"{obs_space}; use dqn or ga")
     if network == "cnn" and not image:
         raise GanghwaError(f"a CNN needs image observations, but {env_id} has {obs_space}; "
                            "use --set network=mlp (or auto)")
     if network == "mlp" and image:
         raise GanghwaError(f"{algo}'s MLP would need {env_id}'s image observations {obs_space} "
-                           f"flattened; use --set network=cnn (or auto){no_cnn}")
-    if network == "auto" and image and not has_cnn:
-        raise GanghwaError(f"{algo} has no CNN yet for {env_id}'s image observations "
-                           f"{obs_space}; use dqn or ga")
+                           "flattened; use --set network=cnn (or auto)")
     if not (flat or image):
         raise GanghwaError(f"{algo} needs a flat or an image Box observation, but {env_id} has "
                            f"{obs_space}; flatten it (gymnasium.wrappers.FlattenObservation) or "
