@@ -23,6 +23,7 @@ from pathlib import Path
 def solve(seed: int) -> dict[str, float]:
     from ganghwa.algos.ga import GA
     from ganghwa.config import GAConfig, apply, preset_values
+    from ganghwa.evaluation import evaluate
 
     values, _ = preset_values("tuned", "ga", "CartPole-v1")
     cfg = apply(GAConfig(), {**values, "env_id": "CartPole-v1", "seed": seed})
@@ -30,7 +31,7 @@ def solve(seed: int) -> dict[str, float]:
     ga = GA(config=cfg).learn()
     seconds = time.perf_counter() - start
     return {"seed": seed, "generations": ga.generation, "steps": ga.step, "seconds": seconds,
-            "eval_mean": ga.evaluate(20, seed=100_000 + seed).mean}
+            "eval_mean": evaluate(ga.policy, cfg.env_id, 20, 100_000 + seed).mean}
 
 
 def timed(workers: int, generations: int, population: int) -> tuple[float, float]:

@@ -23,6 +23,7 @@ THRESHOLD = {"CartPole-v1": 475.0, "LunarLander-v3": 200.0}
 
 def run(algo: str, env_id: str, seed: int, extra: dict[str, str]) -> dict[str, Any]:
     from ganghwa.config import apply, preset_values
+    from ganghwa.evaluation import evaluate
     from ganghwa.registry import get_algo
 
     entry = get_algo(algo)
@@ -30,9 +31,9 @@ def run(algo: str, env_id: str, seed: int, extra: dict[str, str]) -> dict[str, A
     cfg = apply(entry.config(), {**values, "env_id": env_id, "seed": seed, "eval_every": 0,
                                  **extra})
     start = time.perf_counter()
-    agent = entry.train(cfg, None, progress=False)
+    agent = entry.agent_class()(config=cfg).learn()
     seconds = time.perf_counter() - start
-    mean = agent.evaluate(20, seed=100_000 + seed).mean
+    mean = evaluate(agent.policy, env_id, 20, 100_000 + seed, cfg.env_kwargs).mean
     return {"seed": seed, "steps": agent.step, "seconds": seconds, "eval_mean": mean}
 
 

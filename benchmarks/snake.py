@@ -24,13 +24,14 @@ ENV = "ganghwa/Snake-v0"
 def train(seed: int) -> dict[str, Any]:
     from ganghwa.algos.dqn import DQN
     from ganghwa.config import DQNConfig, apply, preset_values
+    from ganghwa.evaluation import evaluate
 
     values, _ = preset_values("tuned", "dqn", ENV)
     cfg = apply(DQNConfig(), {**values, "env_id": ENV, "seed": seed, "eval_every": 0})
     start = time.perf_counter()
     model = DQN(config=cfg).learn()
     seconds = time.perf_counter() - start
-    result = model.evaluate(100, seed=100_000)
+    result = evaluate(model.policy, ENV, 100, 100_000, cfg.env_kwargs)
     return {"seed": seed, "steps": model.step, "seconds": seconds,
             "length": float(result.final_info["length"].mean()), "return": result.mean}
 

@@ -16,18 +16,23 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 
-from ganghwa.algos import deep_sarsa
+from ganghwa.algos.deep_sarsa import DeepSarsa
 from ganghwa.algos.tabular import TabularAgent, solve
+from ganghwa.checkpoint import load_checkpoint, load_policy
 from ganghwa.config import DeepSarsaConfig, TabularConfig, apply, preset_values
 from ganghwa.envs import make_env
 from ganghwa.evaluation import evaluate
-from ganghwa.run import Run, load_checkpoint
+from ganghwa.run import Run
 
 
 def tuned(algo: str, env_id: str, seed: int) -> TabularConfig:
     values, _ = preset_values("tuned", ("tabular", algo), env_id)
     return apply(TabularConfig(), {**values, "algo": algo, "env_id": env_id, "seed": seed,
                                    "eval_every": 0})
+
+
+def greedy_mean(agent: TabularAgent, episodes: int, seed: int) -> float:
+    return evaluate(agent.policy, agent.config.env_id, episodes, seed).mean
 
 
 def exact_value(P: dict, n: int, actions: np.ndarray, gamma: float) -> np.ndarray:
@@ -65,8 +70,8 @@ def main() -> None:
     print("\n## CliffWalking-v1, ε = 0.1: return of the greedy path, seeds", list(seeds))
     for algo in ("q_learning", "sarsa", "expected_sarsa"):
         start = time.perf_counter()
-        returns = [TabularAgent(config=tuned(algo, "CliffWalking-v1", s)).learn()
-                   .evaluate(1, 0).mean for s in seeds]
+        returns = [greedy_mean(TabularAgent(config=tuned(algo, "CliffWalking-v1", s)).learn(),
+                               1, 0) for s in seeds]
         per_run = (time.perf_counter() - start) / len(seeds)
         print(f"{algo}: {', '.join(f'{r:g}' for r in returns)}  ({per_run:.2f} s per run)")
 
@@ -77,8 +82,8 @@ def main() -> None:
     print(f"DP optimum (value iteration's policy): {optimum:.3f}")
     for algo in ("q_learning", "sarsa", "expected_sarsa", "mc"):
         start = time.perf_counter()
-        rates = [TabularAgent(config=tuned(algo, "FrozenLake-v1", s)).learn()
-                 .evaluate(1000, 0).mean for s in seeds]
+        rates = [greedy_mean(TabularAgent(config=tuned(algo, "FrozenLake-v1", s)).learn(),
+                             1000, 0) for s in seeds]
         per_run = (time.perf_counter() - start) / len(seeds)
         within = sum(r >= optimum - 0.05 for r in rates)
         print(f"{algo}: {', '.join(f'{r:.3f}' for r in rates)}; within 0.05 of the optimum: "
@@ -97,9 +102,9 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             run = Run.create(Path(tmp), "deep_sarsa", cfg.env_id, seed)
             start = time.perf_counter()
-            agent = deep_sarsa.DeepSarsa(config=cfg).learn(run=run)
+            agent = DeepSarsa(config=cfg).learn(run=run)
             seconds = time.perf_counter() - start
-            policy = deep_sarsa.load_policy(load_checkpoint(run.best))
+            policy = load_policy(load_checkpoint(run.best))
         result = evaluate(policy, cfg.env_id, 100, 100_000 + seed)
         print(f"deep_sarsa seed {seed}: goal reached in {(result.returns > 0).mean():.0%} of 100 "
               f"episodes (best.pt), {agent.step} steps, {seconds:.0f} s, "

@@ -36,11 +36,12 @@ def main() -> None:
                             rng.integers(0, 2, n), rng.standard_normal(n, dtype=np.float32),
                             rng.standard_normal((n, 4), dtype=np.float32),
                             (rng.random(n) < 0.05).astype(np.float32))
-    compiled = model._compute_loss  # autograd, uncompiled
+    manual = model._backprop  # None makes update() take autograd's path (uncompiled)
+    assert manual is not None, model.fast_path_off
     timings: dict[str, list[float]] = {"manual": [], "autograd": []}
     for _ in range(args.rounds):
         for name in timings:
-            model._compiled_loss = None if name == "manual" else compiled
+            model._backprop = manual if name == "manual" else None
             for _ in range(100):
                 model.update()
             start = time.perf_counter()

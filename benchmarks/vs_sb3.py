@@ -55,7 +55,6 @@ PG_EVAL_EVERY, PG_EVAL_SEED = 10_000, 10_000
 
 
 def run_ganghwa_pg(algo: str, env_id: str, seed: int, steps: int | None) -> dict[str, Any]:
-    from ganghwa.algos.a2c import A2C  # PPO is A2C's loop with a PPOConfig
     from ganghwa.config import apply, preset_values
     from ganghwa.registry import get_algo
 
@@ -65,11 +64,11 @@ def run_ganghwa_pg(algo: str, env_id: str, seed: int, steps: int | None) -> dict
                                  "total_steps": steps or PG_BUDGET[algo],
                                  "eval_every": PG_EVAL_EVERY, "eval_episodes": EVAL_EPISODES,
                                  "stop_at": THRESHOLD[env_id]})
-    agent = A2C(config=cfg)
+    agent = entry.agent_class()(config=cfg)  # A2C, or PPO (A2C's loop with PPOConfig)
     start = time.perf_counter()  # learn() only, as for SB3 below (and as SB3's fps counts)
     agent.learn(cfg.total_steps, progress=False)
     seconds = time.perf_counter() - start
-    return _finish("ganghwa", env_id, seed, agent.step, seconds, agent.greedy_policy)
+    return _finish("ganghwa", env_id, seed, agent.step, seconds, agent.policy)
 
 
 def run_sb3_pg(algo: str, env_id: str, seed: int, steps: int | None) -> dict[str, Any]:
@@ -133,7 +132,7 @@ def run_ganghwa(env_id: str, seed: int, mode: str, steps: int | None) -> dict[st
     seconds = time.perf_counter() - start
     # The final model is evaluated: when the run stopped early it is the one that reached
     # stop_at; otherwise no best-model selection is used, as for SB3.
-    return _finish("ganghwa", env_id, seed, model.step, seconds, model.greedy_policy)
+    return _finish("ganghwa", env_id, seed, model.step, seconds, model.policy)
 
 
 def run_sb3(env_id: str, seed: int, mode: str, steps: int | None) -> dict[str, Any]:

@@ -117,7 +117,7 @@ def check_env(agent_cls: Any, env_id: str, env: gym.Env, cfg: BaseConfig) -> Non
                          getattr(cfg, "network", "mlp"), getattr(agent_cls, "has_cnn", False))
 
 
-def predict(agent: Agent, obs: Any, deterministic: bool) -> tuple[Any, None]:
+def predict(agent: Agent, obs: Any, deterministic: bool = True) -> tuple[Any, None]:
     """Stable-Baselines3's `predict`: one observation or a batch in, (action(s), None) out."""
     obs = np.asarray(obs)
     single = obs.shape == tuple(agent.spaces[0].shape or ())

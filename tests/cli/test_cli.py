@@ -60,10 +60,14 @@ def test_train_writes_the_whole_run_folder_then_eval_record_plot(tmp_path):
     config = (run / "config.toml").read_text()
     assert 'env_id = "CartPole-v1"' in config and "total_steps = 1500" in config
     rows = progress_rows(run)
-    assert list(rows[0]) == ["step", "episode", "return", "length", "epsilon", "loss", "time"]
+    assert list(rows[0]) == ["step", "episode", "return", "length", "epsilon", "td_loss", "time"]
     assert int(rows[-1]["step"]) <= 1500 and len(rows) > 10
     summary = json.loads((run / "eval.json").read_text())
     assert summary["episodes"] == 3 and len(summary["returns"]) == 3
+    assert 0 < summary["checkpoint_step"] <= 1500 and summary["final_policy"]["step"] == 1500
+    # the final policy is evaluated like the periodic ones, but not twice at step 1500
+    with (run / "evaluations.csv").open() as f:
+        assert [int(r["step"]) for r in csv.DictReader(f)] == [500, 1000, 1500]
 
     result = ganghwa("eval", str(run), "--episodes", "4", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
@@ -97,7 +101,7 @@ def test_the_readme_own_env_guide_works_as_written(tmp_path):
     """The README's Corridor, registered as the README says, trained by class and by id."""
     code = next(b.split("```")[0] for b in _readme_blocks("python") if "class Corridor" in b)
     register = next(b.split("```")[0] for b in _readme_blocks("python")
-                    if b.startswith("gym.register"))
+                    if "gym.register(" in b and "class Corridor" not in b)
     (tmp_path / "my_env.py").write_text(code + register)
     for env in ("my_env:Corridor", "my_env:MyCorridor-v0"):
         result = ganghwa("train", "dqn", env, "--steps", "600", "--no-video", "--no-progress",
@@ -143,7 +147,7 @@ BAD_INPUTS = [
     (["train", "dqn", "Pendulum-v1"], "discrete action space"),
     (["train", "--set", "lrr=0.1"], "unknown setting 'lrr'"),
     (["train", "--set", "batch_size=big"], "batch_size takes a int"),
-    (["train", "--set", "lr=-0.001"], "learning rate must be positive"),
+    (["train", "--set", "lr=-0.001"], "lr must be positive"),
     (["train", "--set", "batch_size=512", "buffer_size=100"], "larger than buffer_size"),
     (["train", "--steps", "ten"], "invalid int value"),
     (["eval", "runs/nope"], "does not exist"),
@@ -154,14 +158,14 @@ BAD_INPUTS = [
     (["solve", "value_iteration", "no_model:Walk"], "needs the env's transition model P"),
     (["train", "q_learning", "--set", "gamma=1.5"], "gamma must lie in [0, 1]"),
     (["solve", "value_iteration", "FrozenLake-v1", "--gamma", "-0.1"], "gamma must lie in"),
-    (["train", "sarsa", "FrozenLake-v1", "--set", "alpha=0"], "step size α must be positive"),
+    (["train", "sarsa", "FrozenLake-v1", "--set", "alpha=0"], "alpha must be positive"),
     (["train", "q_learning", "ganghwa/GridWorld-v0", "--env-kw", "desc=S../..."], "no goal"),
     (["solve", "value_iteration", "ganghwa/GridWorld-v0", "--env-kw", "desc=S#G"],
      "cannot be reached"),
     (["solve", "q_learning", "FrozenLake-v1"], "solve runs a DP method"),
     (["train", "ga", "--set", "population=1"], "at least 2 individuals"),
-    (["train", "ga", "--set", "p_mutation=1.5"], "p_mutation is a probability"),
-    (["train", "ga", "--set", "p_crossover=-0.1"], "p_crossover is a probability"),
+    (["train", "ga", "--set", "p_mutation=1.5"], "p_mutation must lie in [0, 1]"),
+    (["train", "ga", "--set", "p_crossover=-0.1"], "p_crossover must lie in [0, 1]"),
     (["train", "ga", "Pendulum-v1"], "discrete action space"),
     (["train", "dqn", "CartPole-v1", "--set", "network=cnn"], "use --set network=mlp"),
     (["train", "dqn", "ganghwa/Snake-v0", "--env-kw", "obs_mode=pixels", "--set",
@@ -241,7 +245,7 @@ def test_nan_loss_stops_with_message_and_keeps_last_good_checkpoint(tmp_path):
 
 def _curve(run: Path) -> list[tuple[str, ...]]:
     with (run / "progress.csv").open() as f:
-        return [(r["step"], r["episode"], r["return"], r["length"], r["epsilon"], r["loss"])
+        return [(r["step"], r["episode"], r["return"], r["length"], r["epsilon"], r["td_loss"])
                 for r in csv.DictReader(f)]
 
 
@@ -310,6 +314,7 @@ def test_tabular_run_folder_with_pictures_then_eval_and_resume(tmp_path):
     assert len(rows) > 500 and int(rows[-1]["step"]) == 30000
     result = ganghwa("eval", str(run), "--episodes", "50", cwd=tmp_path)
     assert result.returncode == 0 and "(best.pt, 50" in result.stdout
+    assert "prob" not in result.stdout  # toy-text's transition probability is no score
     result = ganghwa("resume", str(run), "--steps", "40000", "--no-video", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert int(progress_rows(run)[-1]["step"]) == 40000
@@ -323,7 +328,7 @@ def test_reinforce_trains_through_the_cli_and_evaluates(tmp_path):
     assert (run / "checkpoints" / "best.pt").is_file() and (run / "curve.png").is_file()
     assert json.loads((run / "eval.json").read_text())["episodes"] == 20
     result = ganghwa("train", "reinforce", "CartPole-v1", "--num-envs", "4", cwd=tmp_path)
-    assert result.returncode == 2 and "drop --num-envs" in result.stderr
+    assert result.returncode == 2 and "num_envs must be exactly 1, got 4" in result.stderr
 
 
 def test_a2c_trains_on_vector_envs_and_resumes(tmp_path):
@@ -372,9 +377,9 @@ def test_a3c_trains_with_local_workers_and_resumes(tmp_path):
 
 
 @pytest.mark.parametrize("args,message", [
-    (["a3c", "--workers", "0"], "use --workers 2"),
-    (["dqn", "--workers", "2"], "apply to a3c and ga, not dqn"),
-    (["a3c", "--backend", "spark"], "invalid choice"),
+    (["a3c", "--workers", "0"], "workers must be at least 1, got 0"),
+    (["dqn", "--workers", "2"], "--workers applies to a3c, ga, not dqn"),
+    (["a3c", "--backend", "spark"], "backend must be one of local, ray, got 'spark'"),
     (["a3c", "--set", "n_epochs=4"], "A3C takes one gradient per rollout"),
 ])
 def test_a3c_bad_input_is_one_line_and_exit_2(args, message, tmp_path):

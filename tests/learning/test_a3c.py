@@ -16,6 +16,7 @@ import time
 import pytest
 import torch
 
+from ganghwa import checkpoint
 from ganghwa.algos.a3c import A3C
 from ganghwa.config import A3CConfig, apply, preset_values
 from ganghwa.run import Run
@@ -72,7 +73,7 @@ def test_a3c_run_survives_a_killed_worker(backend, request, tmp_path):
     state = torch.load(run.latest, weights_only=True)
     assert state["counters"]["step"] >= 30_000
     restored = A3C(config=cfg)
-    restored.load_state_dict(state)
+    checkpoint.restore(restored, state)
     for name, tensor in restored.net.state_dict().items():
         assert torch.isfinite(tensor).all(), name
         assert torch.equal(tensor, agent.net.state_dict()[name])

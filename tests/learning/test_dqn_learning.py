@@ -6,6 +6,7 @@ import pytest
 from ganghwa import DQN, DQNConfig
 from ganghwa.config import apply, preset_values
 from ganghwa.run import Run, read_progress
+from tests.greedy import greedy_eval
 
 pytestmark = pytest.mark.learning
 
@@ -20,16 +21,16 @@ def test_dqn_learns_cartpole_to_195_with_a_fixed_seed():
     # stopping at a threshold below the maximum); 20 fresh episodes must then average >= 195.
     cfg = tuned_cartpole(seed=0, total_steps=30_000, stop_at=200.0)
     model = DQN("CartPole-v1", config=cfg).learn()
-    result = model.evaluate(20, seed=12345)
+    result = greedy_eval(model, 20, seed=12345)
     assert result.mean >= 195, (model.step, result.returns)
-    random_like = DQN("CartPole-v1", config=cfg).evaluate(20, seed=12345)
+    random_like = greedy_eval(DQN("CartPole-v1", config=cfg), 20, seed=12345)
     assert random_like.mean < 100  # the untrained network does not balance the pole
 
 
 def test_dueling_double_switches_learn_too():
     cfg = tuned_cartpole(seed=1, total_steps=30_000, stop_at=200.0, dueling=True)
     model = DQN("CartPole-v1", config=cfg).learn()
-    assert model.evaluate(20, seed=999).mean >= 195
+    assert greedy_eval(model, 20, seed=999).mean >= 195
 
 
 def test_same_seed_gives_the_same_curve(tmp_path):

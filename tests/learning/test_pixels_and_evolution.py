@@ -8,6 +8,7 @@ import pytest
 from ganghwa.algos.dqn import DQN
 from ganghwa.algos.ga import GA
 from ganghwa.config import DQNConfig, GAConfig, apply, preset_values
+from tests.greedy import greedy_eval
 
 pytestmark = pytest.mark.learning
 
@@ -17,7 +18,7 @@ def test_ga_solves_cartpole_with_the_tuned_preset():
     cfg = apply(GAConfig(), {**values, "seed": 0, "workers": 1})
     ga = GA(config=cfg).learn()
     assert ga.stop_reason == "solved" and ga.generation <= 15
-    assert ga.evaluate(20, seed=100_000).mean >= 475
+    assert greedy_eval(ga, 20, seed=100_000).mean >= 475
     # fitness can only be as good as the fittest: the elite is carried over unchanged
     assert ga.fitness.max() >= 100
 
@@ -43,7 +44,7 @@ def test_dqn_learns_snake_from_features():
     cfg = apply(DQNConfig(), {**values, "env_id": "ganghwa/Snake-v0", "seed": 0,
                               "total_steps": 30_000, "eps_duration": 15_000, "eval_every": 0})
     model = DQN(config=cfg).learn()
-    result = model.evaluate(20, seed=100_000)
+    result = greedy_eval(model, 20, seed=100_000)
     assert result.final_info["length"].mean() >= 6  # a random policy: ~1.1
 
 

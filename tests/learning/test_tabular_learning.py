@@ -9,6 +9,7 @@ from ganghwa.algos.deep_sarsa import DeepSarsa
 from ganghwa.algos.tabular import TabularAgent, solve
 from ganghwa.config import DeepSarsaConfig, TabularConfig, apply, preset_values
 from ganghwa.evaluation import evaluate
+from tests.greedy import greedy_eval
 
 
 def tuned(algo: str, env_id: str, **extra) -> TabularConfig:
@@ -21,8 +22,8 @@ def tuned(algo: str, env_id: str, **extra) -> TabularConfig:
 def test_cliff_walking_q_learning_takes_the_edge_sarsa_the_safe_path(seed):
     q_agent = TabularAgent(config=tuned("q_learning", "CliffWalking-v1", seed=seed)).learn()
     sarsa = TabularAgent(config=tuned("sarsa", "CliffWalking-v1", seed=seed)).learn()
-    assert q_agent.evaluate(1, seed=0).mean == -13.0  # the optimal path along the cliff
-    assert sarsa.evaluate(1, seed=0).mean in (-15.0, -17.0)  # one or two rows away
+    assert greedy_eval(q_agent, 1, seed=0).mean == -13.0  # the optimal path along the cliff
+    assert greedy_eval(sarsa, 1, seed=0).mean in (-15.0, -17.0)  # one or two rows away
 
 
 def test_frozen_lake_q_learning_and_sarsa_near_the_dp_optimum():
@@ -32,13 +33,13 @@ def test_frozen_lake_q_learning_and_sarsa_near_the_dp_optimum():
     assert optimum > 0.7
     for algo in ("q_learning", "sarsa"):
         agent = TabularAgent(config=tuned(algo, "FrozenLake-v1", seed=0)).learn()
-        success = agent.evaluate(1000, seed=0).mean
+        success = greedy_eval(agent, 1000, seed=0).mean
         assert success >= optimum - 0.05, (algo, success, optimum)
 
 
 def test_deep_sarsa_reaches_the_goal_past_moving_obstacles(tmp_path):
-    from ganghwa.algos.deep_sarsa import load_policy
-    from ganghwa.run import Run, load_checkpoint
+    from ganghwa.checkpoint import load_checkpoint, load_policy
+    from ganghwa.run import Run
 
     values, _ = preset_values("tuned", "deep_sarsa", "ganghwa/MovingObstacles-v0")
     cfg = apply(DeepSarsaConfig(), {**values, "seed": 0})

@@ -80,13 +80,14 @@ def test_linear_lr_schedule_reaches_zero_at_the_end():
 
 
 def test_a_nan_loss_stops_in_the_worker_before_any_gradient_is_sent():
-    from ganghwa.algos.dqn import Diverged
+    from ganghwa.errors import Diverged
 
     learner = ActorLearner(apply(A3CConfig(), {"n_steps": 4}), worker=0)
     weights = learner.flat.detach().clone()
     learner.flat.grad.fill_(7.0)  # so that a backward pass would show
     # an overflowing loss from finite weights (NaN weights would already fail in sampling)
-    learner.agent.loss = lambda *_: torch.tensor(float("nan"), requires_grad=True)
+    nan = torch.tensor(float("nan"), requires_grad=True)
+    learner.agent.loss = lambda *_: (nan, {"loss": nan.detach()})
     with pytest.raises(Diverged, match="the loss became nan"):
         learner.compute(weights)
     assert torch.equal(learner.flat.grad, torch.full_like(weights, 7.0))  # no gradient made

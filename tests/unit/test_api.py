@@ -4,9 +4,8 @@ import numpy as np
 import pytest
 
 from ganghwa import DQN
-from ganghwa.algos.dqn import load_policy
+from ganghwa.checkpoint import load_checkpoint, load_policy
 from ganghwa.errors import GanghwaError
-from ganghwa.run import load_checkpoint
 
 
 def test_save_load_predict_round_trip(tmp_path):

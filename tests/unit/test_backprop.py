@@ -102,6 +102,6 @@ def test_numpy_actor_matches_the_torch_network_through_updates(activation, dueli
     np.testing.assert_allclose(model._numpy_actor.q_values(obs), expected, rtol=1e-5, atol=1e-6)
     model.save(tmp_path / "m.pt")
     other = DQN("CartPole-v1", hidden=(16, 8), activation=activation, dueling=dueling, seed=9)
-    other.load_state_dict(torch.load(tmp_path / "m.pt", weights_only=True))
+    other.load_state(torch.load(tmp_path / "m.pt", weights_only=True))
     assert other._numpy_actor is not None
     np.testing.assert_allclose(other._numpy_actor.q_values(obs), expected, rtol=1e-5, atol=1e-6)

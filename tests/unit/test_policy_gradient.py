@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from ganghwa.algos.actor_critic import policy_gradient_loss
 from ganghwa.buffers import discounted_returns
+from ganghwa.losses import policy_gradient_loss
 
 
 def test_reward_to_go_restarts_at_episode_ends():
@@ -34,7 +34,7 @@ def test_policy_gradient_loss_and_its_gradient_by_hand():
 def test_whole_episode_return_weights_every_step_alike(monkeypatch):
     import ganghwa.algos.reinforce as reinforce
 
-    agent = reinforce.Reinforce("CartPole-v1", reward_to_go=False, baseline=False,
+    agent = reinforce.REINFORCE("CartPole-v1", reward_to_go=False, baseline=False,
                                 normalize=False, seed=0)
     seen = {}
 
@@ -82,7 +82,7 @@ def test_gae_with_lambda_one_is_the_n_step_return():
 
 
 def test_ppo_clipped_loss_by_hand():
-    from ganghwa.algos.a2c import ppo_clip_loss
+    from ganghwa.losses import ppo_clip_loss
 
     old = torch.log(torch.tensor([0.5, 0.5, 0.5]))
     new = torch.log(torch.tensor([0.75, 0.25, 0.55]))  # ratios 1.5, 0.5, 1.1
@@ -90,10 +90,16 @@ def test_ppo_clipped_loss_by_hand():
     # ε = 0.2: sample 0, A > 0: min(1.5, 1.2) · 1 = 1.2
     #          sample 1, A < 0: min(0.5 · -2, 0.8 · -2) = -1.6
     #          sample 2, inside the clip: 1.1 · 3 = 3.3
-    loss = ppo_clip_loss(new, old, advantages, 0.2)
+    loss, approx_kl, clip_fraction = ppo_clip_loss(new, old, advantages, 0.2)
     assert loss.item() == pytest.approx(-(1.2 - 1.6 + 3.3) / 3)
+    # approx KL = mean((ρ - 1) - ln ρ); samples 0 and 1 lie outside [0.8, 1.2]
+    assert approx_kl.item() == pytest.approx(
+        ((0.5 - math.log(1.5)) + (-0.5 - math.log(0.5)) + (0.1 - math.log(1.1))) / 3)
+    assert clip_fraction.item() == pytest.approx(2 / 3)
     # with no change of policy the clipped loss is the plain policy-gradient objective
-    assert ppo_clip_loss(old, old, advantages, 0.2).item() == pytest.approx(-(1 - 2 + 3) / 3)
+    loss, approx_kl, clip_fraction = ppo_clip_loss(old, old, advantages, 0.2)
+    assert loss.item() == pytest.approx(-(1 - 2 + 3) / 3)
+    assert (approx_kl.item(), clip_fraction.item()) == (0.0, 0.0)
 
 
 def test_lin_schedules_read_as_rl_zoo_writes_them():

@@ -2,10 +2,10 @@ import numpy as np
 import pytest
 import torch
 
+from ganghwa.checkpoint import load_checkpoint, save_checkpoint
 from ganghwa.envs import make_vec_env, restore_env_state, snapshot_env_state
 from ganghwa.errors import GanghwaError
 from ganghwa.plots import moving_average
-from ganghwa.run import load_checkpoint, save_checkpoint
 
 
 def test_checkpoint_round_trip_with_plain_data_and_big_ints(tmp_path):

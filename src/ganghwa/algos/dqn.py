@@ -274,6 +274,8 @@ class DQN(Agent):
         envs = self._start_envs()
         obs = self._obs
         with learning_session(self, run, total, progress) as session:
+            if self.fast_path_off and cfg.fast_path:
+                session.logger.message(f"DQN trains through autograd ({self.fast_path_off})")
             while self.step < total and not self.stop_reason:
                 eps = self.epsilon
                 actions = self.act(obs, eps)
