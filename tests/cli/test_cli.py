@@ -91,27 +91,6 @@ def test_list_shows_algorithms_presets_and_envs(tmp_path):
     assert "Pendulum-v1" not in result.stdout  # continuous actions: not offered for DQN
 
 
-def _readme_blocks(lang: str) -> list[str]:
-    text = (Path(__file__).parents[2] / "README.md").read_text()
-    return [block.split("\n", 1)[1] for block in text.split("```" + lang)[1:]
-            if "\n" in block]
-
-
-def test_the_readme_own_env_guide_works_as_written(tmp_path):
-    """The README's Corridor, registered as the README says, trained by class and by id."""
-    code = next(b.split("```")[0] for b in _readme_blocks("python") if "class Corridor" in b)
-    register = next(b.split("```")[0] for b in _readme_blocks("python")
-                    if "gym.register(" in b and "class Corridor" not in b)
-    (tmp_path / "my_env.py").write_text(code + register)
-    for env in ("my_env:Corridor", "my_env:MyCorridor-v0"):
-        result = ganghwa("train", "dqn", env, "--steps", "600", "--no-video", "--no-progress",
-                         "--out", f"runs-{env[-2:]}", *FAST, cwd=tmp_path)
-        assert result.returncode == 0, result.stderr
-    result = ganghwa("train", "ga", "my_env:Corridor", "--no-video", "--no-progress", "--set",
-                     "generations=2", "population=6", "workers=1", cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
-
-
 def test_users_own_env_class_trains(tmp_path):
     (tmp_path / "my_env.py").write_text('''
 import gymnasium as gym

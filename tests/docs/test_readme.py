@@ -24,18 +24,18 @@ The rules, the same for both READMEs:
   working directory on sys.path, like the bash lines).
 - Small budgets, applied here and never by the library:
   - a `ganghwa train` line loses any `--steps N`, `--video`, `--no-video` and `--no-progress`
-    and ends in `--steps 600 --no-video --no-progress --set ...`;
+    and ends in `--steps 200 --no-video --no-progress --set ...`;
   - that one `--set` holds the line's own settings, then `final_eval_episodes=1
-    eval_episodes=1` (an agent trained for 600 steps can play 10,000-step episodes: Corridor,
+    eval_episodes=1` (an agent trained for 200 steps can play 10,000-step episodes: Corridor,
     CarRacing, LunarLander), and for `ganghwa train ga` also `generations=2 population=4
     elites=1` (LunarLander's preset keeps 5 elites, which need a population of 6). One `--set`,
     because argparse keeps only the last one it sees;
-  - in python blocks, `.learn(N)` becomes `.learn(600)` and `steps=N` becomes `steps=600`.
+  - in python blocks, `.learn(N)` becomes `.learn(200)` and `steps=N` becomes `steps=200`.
 
-`pytest -s` prints each command's wall and CPU time, slowest first. Measured on 2 cores: 4.5 to 5
-minutes per README. A third of it is the two CarRacing lines (gymnasium draws each frame in
-about 15 ms, and 600 steps are 2,400 frames), then the A3C, pixel-Snake, LunarLander and GA
-lines; every command also spends 2 to 3 s starting Python, torch and Gymnasium.
+`pytest -s` prints each command's wall and CPU time, slowest first. The two CarRacing lines
+cost most (gymnasium draws each frame in about 15 ms, four frames an agent step), then A3C,
+pixel Snake, LunarLander and the GA; every command also spends 2 to 3 s starting Python, torch
+and Gymnasium.
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ ROOT = Path(__file__).resolve().parents[2]
 READMES = ["README.md", "README.ko.md"]
 RUNNABLE = {"bash", "python"}
 LANGUAGES = RUNNABLE | {"text"}
-STEPS = "600"
+STEPS = "200"
 EVAL_SETTINGS = {"final_eval_episodes": "1", "eval_episodes": "1"}
 GA_SETTINGS = {"generations": "2", "population": "4", "elites": "1"}
 TIMEOUT_S = 600
@@ -153,7 +153,7 @@ def budget_bash(command: str) -> str:
 
 
 def budget_python(code: str) -> str:
-    """A python block with the test's small budget: `.learn(600)`, `steps=600`."""
+    """A python block with the test's small budget: `.learn(200)`, `steps=200`."""
     return STEPS_KW.sub(f"steps={STEPS}", LEARN.sub(f".learn({STEPS})", code))
 
 
