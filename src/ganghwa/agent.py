@@ -39,6 +39,8 @@ class Agent(Protocol):
     best_score: float = -math.inf
     elapsed: float = 0.0
     stop_reason: str = ""
+    stop_signal: str = ""
+    """The signal that interrupted `learn` (SIGINT, SIGTERM, SIGHUP), when one did."""
     metrics: ClassVar[tuple[str, ...]]
     """progress.csv's columns besides step, episode, return, length and time."""
 
@@ -97,7 +99,7 @@ def start(agent: Any, config_cls: type[BaseConfig], env: str | None, config: Bas
     for name in COUNTERS:
         setattr(agent, name, 0)
     agent.best_score, agent.elapsed = -math.inf, 0.0
-    agent.stop_reason = ""
+    agent.stop_reason = agent.stop_signal = ""
     seed_everything(cfg.seed)
     return spaces
 

@@ -11,6 +11,8 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
+from ganghwa.resources import require_memory
+
 
 class Batch(NamedTuple):
     """A sampled minibatch: obs, actions, rewards, next_obs, terminated (1.0 = no bootstrap)."""
@@ -31,6 +33,9 @@ class ReplayBuffer:
                  obs_dtype: np.dtype | type = np.float32, device: torch.device | str = "cpu"):
         self.capacity = capacity
         self.device = torch.device(device)
+        per_transition = 2 * int(np.prod(obs_shape)) * np.dtype(obs_dtype).itemsize + 8 + 4 + 4
+        require_memory(capacity * per_transition, f"a replay buffer of {capacity:,} transitions",
+                       "use a smaller --set buffer_size=...")
         self.obs = np.zeros((capacity, *obs_shape), dtype=obs_dtype)
         self.next_obs = np.zeros((capacity, *obs_shape), dtype=obs_dtype)
         self.actions = np.zeros(capacity, dtype=np.int64)
@@ -142,6 +147,9 @@ class FrameReplayBuffer:
         self.capacity = self.slots * num_envs
         self.device = torch.device(device)
         shape = (num_envs, self.slots)
+        per_slot = int(np.prod(frame_shape)) + 8 + 4 + 4 + 8 + 1
+        require_memory(self.capacity * per_slot, f"a replay buffer of {self.capacity:,} frames",
+                       "use a smaller --set buffer_size=...")
         self.frames = np.zeros((*shape, *frame_shape), dtype=np.uint8)
         self.actions = np.zeros(shape, dtype=np.int64)
         self.rewards = np.zeros(shape, dtype=np.float32)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import warnings
 from collections.abc import Iterable
 
 
@@ -21,6 +22,17 @@ def did_you_mean(name: str, choices: Iterable[str]) -> str:
     return f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
 
 
+class GanghwaWarning(UserWarning):
+    """Something the user should know, that does not stop the run: the CLI prints it as one
+    line, `ganghwa: warning: ...`; from Python it is an ordinary warning."""
+
+
+def warn(message: str) -> None:
+    """One warning line for the user (a budget shorter than learning_starts, more workers than
+    cores, a video skipped), shown once per message."""
+    warnings.warn(message, GanghwaWarning, stacklevel=2)
+
+
 class Diverged(GanghwaError):
     """The loss became NaN or inf: the run stops, and the last good checkpoints stay."""
 
@@ -28,9 +40,9 @@ class Diverged(GanghwaError):
 
 
 def check_finite(loss: float, step: int, hint: str = "Lower --set lr") -> None:
-    """A NaN or infinite loss stops the run (Diverged) before anything is saved from it."""
+    """A NaN or infinite loss stops the run (Diverged) before anything is saved from it; the
+    pipeline adds which checkpoint, if any, is kept."""
     import math
 
     if not math.isfinite(loss):
-        raise Diverged(f"the loss became {loss} at step {step}; the last good checkpoint is "
-                       f"kept. {hint}")
+        raise Diverged(f"the loss became {loss} at step {step}. {hint}")

@@ -19,9 +19,10 @@ PERIODIC_EVAL_SEED = 10_000
 """Evaluation during training uses seeds seed+10000..., the final one seed+100000...: never the
 seeds the training episodes were reset with."""
 FINAL_EVAL_SEED = 100_000
-EPISODE_STEP_CAP = 10_000
+EPISODE_STEP_CAP = 1_000
 """Greedy episodes on an env without a time limit (CliffWalking, a user's class) stop here: a
-greedy policy can walk in circles forever."""
+greedy policy can walk in circles forever. Gymnasium's own envs stop at 200 to 1,000 steps;
+a run on an env without a limit says so when it starts (pipeline.check_env)."""
 
 NOT_SCORES = {"prob"}
 """`info` numbers that are no score of the episode: toy-text's probability of the last

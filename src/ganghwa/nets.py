@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from ganghwa.fastpath.activations import ACTIVATIONS  # the one table (also importable here)
+from ganghwa.resources import require_memory
 
 
 def mlp(in_dim: int, hidden: tuple[int, ...], out_dim: int,
@@ -22,6 +23,10 @@ def mlp(in_dim: int, hidden: tuple[int, ...], out_dim: int,
         raise ValueError(f"unknown activation {activation!r}; choose from {sorted(ACTIVATIONS)}")
     layers: list[nn.Module] = []
     sizes = (in_dim, *hidden)
+    params = sum((a + 1) * b for a, b in itertools.pairwise((*sizes, out_dim)))
+    # weights, gradients, Adam's two moments and a target network's copy: float32 each
+    require_memory(params * 4 * 5, f"an MLP of hidden sizes {','.join(map(str, hidden))} "
+                   f"({params:,} weights)", "use smaller --set hidden=...")
     for a, b in itertools.pairwise(sizes):
         layers += [nn.Linear(a, b), ACTIVATIONS[activation].module()]
     layers.append(nn.Linear(sizes[-1], out_dim))

@@ -11,14 +11,13 @@ through this module, so a run folder is the same whoever made it, and `ganghwa e
 from __future__ import annotations
 
 import dataclasses
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
 
-from ganghwa.config import BaseConfig, apply, from_toml, resolve, to_toml
+from ganghwa.config import BaseConfig, apply, from_toml, parse_toml, resolve, to_toml
 from ganghwa.errors import GanghwaError
 from ganghwa.registry import algos_with_field, get_algo
 from ganghwa.run import Run, atomic_write_text
@@ -74,14 +73,35 @@ def configure(algo: str, env: str | None = None, preset: str | None = None,
                    preset, values, overrides or {}, default_preset=default_preset)
 
 
-def check_env(cfg: BaseConfig) -> tuple[gym.Space, gym.Space]:
+def check_env(cfg: BaseConfig, try_steps: bool = True) -> tuple[gym.Space, gym.Space]:
     """The env, built once and checked against the algorithm before anything is written; its
-    spaces are handed to the agent, which then builds no env of its own to learn them."""
+    spaces are handed to the agent, which then builds no env of its own to learn them.
+
+    `try_steps` also resets it and takes one step, so that an env whose observations do not
+    fit its observation_space, or whose reset or step raises, fails here in one line and not
+    in the middle of training.
+    """
     from ganghwa.envs import make_env
+    from ganghwa.envs.guard import EnvError
+    from ganghwa.envs.spaces import check_observation
 
     env = make_env(cfg.env_id, env_kwargs=cfg.env_kwargs)
     try:
         get_algo(cfg.algo).check_env(cfg.env_id, env, cfg)
+        if try_steps:
+            try:
+                obs, _ = env.reset(seed=cfg.seed)
+                check_observation(cfg.env_id, "reset()", obs, env.observation_space)
+                obs, *_ = env.step(env.action_space.sample())
+                check_observation(cfg.env_id, "step()", obs, env.observation_space)
+            except EnvError as e:  # found before anything is written: bad input
+                raise GanghwaError(str(e)) from None
+        if env.spec is None or env.spec.max_episode_steps is None:
+            from ganghwa.errors import warn
+            from ganghwa.evaluation import EPISODE_STEP_CAP
+
+            warn(f"{cfg.env_id} has no time limit: evaluation and video episodes stop after "
+                 f"{EPISODE_STEP_CAP:,} steps (register it with max_episode_steps=N to set one)")
         return env.observation_space, env.action_space
     finally:
         env.close()
@@ -92,10 +112,14 @@ def build_agent(cfg: BaseConfig, spaces: tuple[gym.Space, gym.Space] | None = No
 
 
 def create_run(cfg: BaseConfig, out: str | Path = "runs") -> Run:
-    """A new run folder holding the resolved config.toml (a folder that fails to be written
-    is not left behind)."""
+    """A new run folder, locked by this process, holding the resolved config.toml (a folder
+    that fails to be written is not left behind)."""
     run = Run.create(Path(out), cfg.algo, cfg.env_id, cfg.seed)
-    atomic_write_text(run.config_path, to_toml(cfg))
+    try:
+        atomic_write_text(run.config_path, to_toml(cfg))
+    except BaseException:
+        run.remove()
+        raise
     return run
 
 
@@ -105,20 +129,54 @@ def train_run(cfg: BaseConfig, out: str | Path = "runs", progress: bool = False,
               note: str = "", on_start: Any = None) -> Outcome:
     """Check the env, make the run folder, build the agent and run it to the end."""
     spaces = check_env(cfg)
+    warn_about(cfg, spaces)
     agent = build_agent(cfg, spaces)
     run = create_run(cfg, out)
     if on_start is not None:
         on_start(run)
-    return execute(agent, run, progress, note)
+    return execute(agent, run, progress, note, fresh=True)
 
 
-def execute(agent: Any, run: Run, progress: bool = False, note: str = "") -> Outcome:
+def warn_about(cfg: BaseConfig, spaces: tuple[gym.Space, gym.Space]) -> None:
+    """One line each for settings that will run but not as the user likely means."""
+    from ganghwa.errors import warn
+
+    learning_starts = getattr(cfg, "learning_starts", 0)
+    if learning_starts >= cfg.total_steps:
+        warn(f"--steps {cfg.total_steps} is not more than learning_starts={learning_starts}: "
+             "the agent will never train; pass more --steps or --set learning_starts=N")
+
+
+def execute(agent: Any, run: Run, progress: bool = False, note: str = "",
+            fresh: bool = False) -> Outcome:
     """learn, then (unless interrupted) the final evaluation of best.pt into eval.json, the
-    algorithm's pictures, curve.png and a video."""
+    algorithm's pictures, curve.png and a video.
+
+    The run folder stays locked until this returns. A `fresh` run (not a resume) that fails
+    before its first checkpoint removes its folder, so that `last` never names an empty run.
+    """
+    try:
+        return _execute(agent, run, progress, note, fresh)
+    finally:
+        run.unlock()
+
+
+def _execute(agent: Any, run: Run, progress: bool, note: str, fresh: bool) -> Outcome:
+    from ganghwa.errors import Diverged
     from ganghwa.plots import plot_runs
 
     outcome = Outcome(run, agent, note)
-    agent.learn(run=run, progress=progress)
+    try:
+        agent.learn(run=run, progress=progress)
+    except BaseException as e:
+        kept = run.latest.is_file()
+        if fresh and not kept:
+            run.remove()
+        if isinstance(e, Diverged):
+            raise Diverged(f"{e}; " + (f"{run.latest} is kept" if kept else
+                                       "no checkpoint had been written, so the run folder is "
+                                       "removed")) from None
+        raise
     if run.progress_path.exists():
         outcome.files["curve"] = plot_runs([run.path], run.curve_path)
     if agent.stop_reason == "interrupted":
@@ -131,13 +189,18 @@ def execute(agent: Any, run: Run, progress: bool = False, note: str = "") -> Out
         outcome.views.append(view())
     outcome.evaluation, outcome.result, policy = final_evaluation(agent, run)
     if agent.config.video:
+        from ganghwa.errors import warn
         from ganghwa.evaluation import FINAL_EVAL_SEED
-        from ganghwa.video import record
+        from ganghwa.video import record, video_problem
 
         cfg = agent.config
-        videos = record(policy, cfg.env_id, run.video_dir, 1, "mp4", cfg.seed + FINAL_EVAL_SEED,
-                        env_kwargs=cfg.env_kwargs)
-        outcome.files.update({f"video {i}": v for i, v in enumerate(videos)})
+        problem = video_problem(cfg.env_id, cfg.env_kwargs)
+        if problem:
+            warn(f"no video: {problem}")
+        else:
+            videos = record(policy, cfg.env_id, run.video_dir, 1, "mp4",
+                            cfg.seed + FINAL_EVAL_SEED, env_kwargs=cfg.env_kwargs)
+            outcome.files.update({f"video {i}": v for i, v in enumerate(videos)})
     outcome.files["eval"] = run.eval_path
     return outcome
 
@@ -183,7 +246,7 @@ def train(algo: str | Any, env: str | None = None, *, preset: str | None = None,
         if settings or env or preset:
             raise GanghwaError("ganghwa.train(agent) trains the agent as configured; set "
                                "env, preset and settings when you build it")
-        return execute(agent, create_run(agent.config, out), progress)
+        return execute(agent, create_run(agent.config, out), progress, fresh=True)
     cfg, note = configure(algo, env, preset, settings)
     return train_run(cfg, out, progress, note)
 
@@ -193,20 +256,32 @@ def train(algo: str | Any, env: str | None = None, *, preset: str | None = None,
 def read_config(run: Run) -> BaseConfig:
     """config.toml of a run folder, as its algorithm's config."""
     try:
-        algo = str(tomllib.loads(run.config_path.read_text()).get("algo", "dqn"))
-    except tomllib.TOMLDecodeError as e:
-        raise GanghwaError(f"{run.config_path} is not valid TOML ({e})") from None
-    return from_toml(get_algo(algo).config, run.config_path.read_text())
+        text = run.config_path.read_text()
+    except (OSError, UnicodeDecodeError) as e:
+        raise GanghwaError(f"cannot read {run.config_path} ({e})") from None
+    algo = str(parse_toml(text, str(run.config_path)).get("algo", "dqn"))
+    return from_toml(get_algo(algo).config, text, str(run.config_path))
 
 
 def prepare_resume(run_arg: str | Path, steps: int | None = None,
                    overrides: dict[str, str] | None = None, video: bool | None = None
                    ) -> tuple[Run, Any] | str:
     """The run and its agent restored from latest.pt, ready for `execute`; or a sentence
-    saying why there is nothing to do (the budget is reached)."""
+    saying why there is nothing to do (the budget is reached). The folder is locked from
+    here until `execute` returns: a second train or resume of it refuses."""
+    run = Run.open(run_arg)
+    run.lock()
+    try:
+        return _prepare_resume(run, steps, overrides, video)
+    except BaseException:
+        run.unlock()
+        raise
+
+
+def _prepare_resume(run: Run, steps: int | None, overrides: dict[str, str] | None,
+                    video: bool | None) -> tuple[Run, Any] | str:
     from ganghwa import checkpoint
 
-    run = Run.open(run_arg)
     cfg = read_config(run)
     state = checkpoint.load_checkpoint(run.latest)
     if state.get("algo") != cfg.algo or "counters" not in state:
@@ -232,11 +307,12 @@ def prepare_resume(run_arg: str | Path, steps: int | None = None,
     done = state["counters"].get(counter, 0)
     if done >= getattr(cfg, budget):
         flag = "--steps N" if budget == "total_steps" else f"--set {budget}=N"
+        run.unlock()
         return (f"{run.path} already reached {done} of {getattr(cfg, budget)} "
                 f"{budget.replace('total_', '')}; pass {flag} to train longer")
     agent = build_agent(cfg, check_env(cfg))
     checkpoint.restore(agent, state)
-    run.truncate_progress(agent.step)
+    run.truncate_logs(agent.step)
     return run, agent
 
 

@@ -8,16 +8,36 @@
 from __future__ import annotations
 
 import csv
+import errno
+import fcntl
 import io
 import json
 import os
 import re
+import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from ganghwa.errors import GanghwaError
+from ganghwa.errors import GanghwaError, warn
+
+
+class DiskFull(GanghwaError):
+    """A write found no space (or quota) left: the file it would replace is kept."""
+
+    exit_code = 1
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_FILE_MODE = 0o666 & ~_umask()
+"""What open() would give a new file: mkstemp makes 0600, which hides a run's files from the
+group that shares the folder."""
 
 PROGRESS_FIELDS = ("step", "episode", "return", "length")
 """progress.csv's first columns, one row per episode; the algorithm's metrics follow
@@ -26,19 +46,48 @@ GENERATION_FIELDS = ("step", "generation", "fitness_min", "fitness_mean", "fitne
 """The GA's progress.csv: one row per generation (`step` counts env steps of fitness episodes)."""
 
 
+TEMP_SUFFIX = ".tmp"
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write to a temporary file in the same folder, then rename: readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    """Write to a temporary file in the same folder, then rename: readers never see half a file.
+
+    A full disk leaves the old file as it was and raises DiskFull with the size it needed; a
+    kill mid-write leaves a `.NAME.*.tmp` file, which the next run in the folder removes
+    (Run.lock)."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)
+    except OSError as e:
+        raise write_error(e, path, len(data)) from None
     try:
         with os.fdopen(fd, "wb") as f:
+            os.fchmod(f.fileno(), _FILE_MODE)
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(e, OSError):
+            raise write_error(e, path, len(data)) from None
         raise
+
+
+def write_error(e: OSError, path: Path, size: int) -> GanghwaError:
+    """One line for a write that failed: a full disk with the space needed (`size` bytes, 0
+    when unknown), or the reason."""
+    from ganghwa.resources import human_bytes
+
+    if e.errno in (errno.ENOSPC, errno.EDQUOT):
+        kept = "the previous version is kept; " if path.exists() else ""
+        need = f" ({human_bytes(size)})" if size else ""
+        more = "at least that much" if size else "some space"
+        return DiskFull(f"no space left on the device of {path.parent} to write {path.name}"
+                        f"{need}; {kept}free {more} and run again")
+    reason = e.strerror or type(e).__name__
+    return GanghwaError(f"cannot write {path} ({reason}); pick a folder you can write to")
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -57,14 +106,32 @@ class Run:
 
     @classmethod
     def create(cls, parent: Path, algo: str, env_id: str, seed: int) -> Run:
+        """A new, locked run folder under `parent`."""
         stamp = time.strftime("%Y%m%d-%H%M%S")
         base = Path(parent) / f"{algo}-{_slug(env_id)}-s{seed}-{stamp}"
         path, n = base, 1
         while path.exists():
             n += 1
             path = base.with_name(f"{base.name}-{n}")
-        (path / "checkpoints").mkdir(parents=True)
-        return cls(path)
+        try:
+            Path(parent).mkdir(parents=True, exist_ok=True)
+            path.mkdir()
+        except FileExistsError:  # another process took the name between exists() and mkdir()
+            return cls.create(parent, algo, env_id, seed)
+        except OSError as e:
+            reason = e.strerror or type(e).__name__
+            raise GanghwaError(f"cannot create a run folder in {parent} ({reason}); pass "
+                               "--out with a folder you can write to") from None
+        run = cls(path)
+        try:
+            (path / "checkpoints").mkdir()
+            run.lock()
+        except BaseException as e:
+            run.remove()
+            if isinstance(e, OSError):
+                raise write_error(e, path / "checkpoints", 0) from None
+            raise
+        return run
 
     @classmethod
     def open(cls, path: str | Path) -> Run:
@@ -81,6 +148,60 @@ class Run:
             raise GanghwaError(f"{path} is not a run folder (no config.toml); pass the folder "
                                "that `ganghwa train` printed")
         return run
+
+    # one process at a time
+
+    @property
+    def lock_path(self) -> Path:
+        return self.path / ".lock"
+
+    def lock(self) -> None:
+        """Hold the folder for this process (train, resume) until it exits or `unlock()`s.
+
+        An flock, so the kernel drops it when the holder dies, however it dies: a stale lock
+        is never left to take over. The file names the holder for the message a second
+        process gets. Temp files of an earlier holder killed mid-write are removed here.
+        """
+        if getattr(self, "_lock_fd", None) is not None:
+            return
+        try:
+            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, _FILE_MODE)
+        except OSError as e:
+            raise write_error(e, self.lock_path, 0) from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 4096).decode(errors="replace").strip() or "another process"
+            os.close(fd)
+            raise GanghwaError(f"{self.path} is in use by {holder}; wait for it to end or stop "
+                               "it, then run this again") from None
+        os.ftruncate(fd, 0)
+        command = " ".join(Path(a).name if i == 0 else a for i, a in enumerate(sys.argv[:4]))
+        os.write(fd, f"process {os.getpid()} ({command})\n".encode())
+        self._lock_fd: int | None = fd
+        self.remove_temp_files()
+
+    def unlock(self) -> None:
+        fd = getattr(self, "_lock_fd", None)
+        if fd is not None:
+            os.close(fd)  # closing releases the flock
+            self._lock_fd = None
+
+    def remove_temp_files(self) -> list[Path]:
+        """The atomic writer's leftovers (`.latest.pt.*.tmp`, up to the size of a checkpoint)."""
+        removed = []
+        for folder in (self.path, self.path / "checkpoints"):
+            for tmp in folder.glob(f".*{TEMP_SUFFIX}"):
+                tmp.unlink(missing_ok=True)
+                removed.append(tmp)
+        return removed
+
+    def remove(self) -> None:
+        """Delete the folder (a start that failed before its first checkpoint)."""
+        import shutil
+
+        self.unlock()
+        shutil.rmtree(self.path, ignore_errors=True)
 
     # paths
     @property
@@ -131,18 +252,20 @@ class Run:
     def write_json(self, path: Path, data: Any) -> None:
         atomic_write_text(path, json.dumps(data, indent=2) + "\n")
 
-    def truncate_progress(self, step: int) -> None:
-        """Drop rows logged after `step`, so a resumed run does not repeat episodes."""
-        if not self.progress_path.is_file():
-            return
-        with self.progress_path.open(newline="") as f:
-            reader = csv.DictReader(f)
-            rows = [r for r in reader if int(r["step"]) <= step]
-        out = io.StringIO()
-        writer = csv.DictWriter(out, reader.fieldnames or PROGRESS_FIELDS, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-        atomic_write_text(self.progress_path, out.getvalue())
+    def truncate_logs(self, step: int) -> None:
+        """Cut progress.csv and evaluations.csv back to the rows of steps <= `step` (the
+        checkpoint a resume starts from), so the resumed run neither repeats nor skips rows.
+        A malformed row (a kill mid-line, an edit) is dropped with a warning."""
+        for path in (self.progress_path, self.evaluations_path):
+            if not path.is_file():
+                continue
+            fields, rows = read_rows(path)
+            kept = [r for r in rows if float(r["step"]) <= step]
+            out = io.StringIO()
+            writer = csv.DictWriter(out, fields, lineterminator="\n", extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows(kept)
+            atomic_write_text(path, out.getvalue())
 
 
 def _append_row(path: Path, header: str, row: str) -> None:
@@ -152,11 +275,42 @@ def _append_row(path: Path, header: str, row: str) -> None:
         f.write((header + "\n" if new else "") + row + "\n")
 
 
+def _number(text: str | None) -> float:
+    return float(text) if text else float("nan")
+
+
+def read_rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
+    """(header, rows) of one of the run's CSV logs, keeping only well-formed rows: as many
+    cells as the header, numbers (or empty) in every cell, a step. Others are reported in one
+    warning line and left out, so that one garbage row cannot stop a plot or a resume."""
+    try:
+        with path.open(newline="") as f:
+            reader = csv.reader(f)
+            header = next(reader, [])
+            lines = list(reader)
+    except (OSError, UnicodeDecodeError, csv.Error) as e:
+        raise GanghwaError(f"cannot read {path} ({e}); remove it or restore it") from None
+    if "step" not in header:
+        raise GanghwaError(f"{path} has no 'step' column; it is not a ganghwa log")
+    rows, bad = [], []
+    for number, cells in enumerate(lines, 2):
+        try:
+            if len(cells) != len(header) or cells[header.index("step")] == "":
+                raise ValueError
+            for cell in cells:
+                _number(cell)
+        except ValueError:
+            bad.append(number)
+            continue
+        rows.append(dict(zip(header, cells, strict=True)))
+    if bad:
+        shown = ", ".join(map(str, bad[:5])) + (", ..." if len(bad) > 5 else "")
+        warn(f"{path}: left out {len(bad)} malformed row(s) (line {shown})")
+    return header, rows
+
+
 def read_progress(path: Path) -> dict[str, list[float]]:
     """progress.csv as columns of floats, by whatever header it has (for plots and tests);
-    an empty or missing cell is NaN."""
-    with path.open(newline="") as f:
-        reader = csv.DictReader(f)
-        rows = list(reader)
-    return {k: [float(r[k]) if r.get(k) not in (None, "") else float("nan") for r in rows]
-            for k in reader.fieldnames or (*PROGRESS_FIELDS, "time")}
+    an empty or missing cell is NaN, a malformed row is left out (read_rows)."""
+    header, rows = read_rows(path)
+    return {k: [_number(r.get(k)) for r in rows] for k in header}

@@ -31,22 +31,21 @@ def pick_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def set_threads(requested: int, n_params: int, batch_size: int, device: torch.device) -> int:
-    """Set torch's intra-op threads from the work in one minibatch pass.
+def set_threads(requested: int = 0) -> int:
+    """Set torch's intra-op threads: `requested`, else OMP_NUM_THREADS, else one.
 
-    Measured on 2 cores (docs/benchmarks.md): a 256-256 MLP at batch 128 (~8.6M multiply-adds a
-    pass) trains 14% faster on 2 threads; 128-128 and smaller gain nothing, so they stay on one.
-    OMP_NUM_THREADS, when set, wins: several runs side by side should each use one thread, since
-    OpenMP threads waiting for a busy core made one update 30x slower.
+    One by default, measured on 2 cores (docs/benchmarks.md): a second thread makes a
+    256-256 MLP at batch 128 train ~14% faster on an idle machine, but when another process
+    holds the other core, OpenMP's threads wait for it at every kernel and the same run is
+    about 7x slower (73 s against 10.8 s). A steady 1x is worth more than a fragile 1.14x;
+    `--set threads=2` takes the gain on a machine known to be idle. GPUs need no CPU threads.
     """
     if requested > 0:
         threads = requested
     elif "OMP_NUM_THREADS" in os.environ:
         threads = torch.get_num_threads()
-    elif device.type == "cuda" or n_params * batch_size < 4_000_000:
-        threads = 1
     else:
-        threads = min(4, len(os.sched_getaffinity(0)))
+        threads = 1
     torch.set_num_threads(threads)
     # Adam's second-moment estimates drift into subnormal floats, which are many times slower
     # on x86 CPUs; flushing them to zero changes no result that matters (measured: ~25% faster).
@@ -54,21 +53,33 @@ def set_threads(requested: int, n_params: int, batch_size: int, device: torch.de
     return threads
 
 
+STOP_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
+"""Ctrl-C, what `kill`, `docker stop` and cluster schedulers send, and a dropped SSH session:
+each stops a run at a consistent point and saves it."""
+
+
 class InterruptFlag:
-    """First Ctrl-C asks the loop to stop at a consistent point and save; a second one aborts."""
+    """The first stop signal asks the loop to stop at a consistent point and save; a second
+    one aborts (KeyboardInterrupt). `signal` names the one that came, for the exit code and
+    the message."""
 
     def __init__(self, enabled: bool):
         self.flag = False
-        self._previous: Any = None
+        self.signal: str | None = None
+        self._previous: dict[int, Any] = {}
         if enabled and threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGINT, self._handle)
+            for name in STOP_SIGNALS:
+                number = getattr(signal, name, None)
+                if number is not None:
+                    self._previous[number] = signal.signal(number, self._handle)
 
     def _handle(self, signum: int, frame: Any) -> None:
         if self.flag:
             raise KeyboardInterrupt
         self.flag = True
+        self.signal = signal.Signals(signum).name
 
     def restore(self) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
-            self._previous = None
+        for number, previous in self._previous.items():
+            signal.signal(number, previous)
+        self._previous = {}

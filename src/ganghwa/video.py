@@ -20,6 +20,9 @@ def record(policy: Policy, env_id: str, out_dir: Path, episodes: int = 1, fmt: s
            ) -> list[Path]:
     """Record `episodes` greedy episodes into out_dir; returns the files written."""
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+    problem = video_problem(env_id, env_kwargs)
+    if problem:
+        raise GanghwaError(f"cannot record: {problem}")
     try:
         env = capped(make_env(env_id, render_mode="rgb_array", env_kwargs=env_kwargs))
     except GanghwaError:
@@ -46,3 +49,16 @@ def record(policy: Policy, env_id: str, out_dir: Path, episodes: int = 1, fmt: s
                 shutil.move(str(mp4), target)
             written.append(target)
     return written
+
+
+def video_problem(env_id: str, env_kwargs: dict[str, Any] | None = None) -> str | None:
+    """Why the env cannot be recorded (no rgb_array render mode), or None."""
+    env = make_env(env_id, env_kwargs=env_kwargs)
+    try:
+        modes = list(env.metadata.get("render_modes") or [])
+    finally:
+        env.close()
+    if "rgb_array" in modes:
+        return None
+    return (f"{env_id} has no rgb_array render mode (metadata['render_modes'] = {modes}); "
+            "add 'rgb_array' there and return frames from render() to record videos")

@@ -5,10 +5,8 @@ from __future__ import annotations
 import csv
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -218,52 +216,11 @@ def test_nan_loss_stops_with_message_and_keeps_last_good_checkpoint(tmp_path):
                      cwd=tmp_path)
     assert result.returncode == 1, result.stderr
     assert "loss became" in result.stderr and "Traceback" not in result.stderr
+    assert "latest.pt is kept" in result.stderr
     run = only_run(tmp_path / "runs")
     state = torch.load(run / "checkpoints" / "latest.pt", weights_only=True)
     assert state["counters"]["step"] <= 750
     assert all(torch.isfinite(p).all() for p in state["q_net"].values())
-
-
-def _curve(run: Path) -> list[tuple[str, ...]]:
-    with (run / "progress.csv").open() as f:
-        return [(r["step"], r["episode"], r["return"], r["length"], r["epsilon"], r["td_loss"])
-                for r in csv.DictReader(f)]
-
-
-def test_ctrl_c_saves_and_resume_reproduces_the_uninterrupted_curve(tmp_path):
-    args = ["train", "--steps", "24000", "--seed", "7", "--no-video", "--no-progress", "--set",
-            "hidden=64,64", "learning_starts=500", "train_freq=4", "gradient_steps=1",
-            "eval_every=0", "checkpoint_every=100000", "target_update_interval=200"]
-    (tmp_path / "a").mkdir()
-    (tmp_path / "b").mkdir()
-    reference = ganghwa(*args, cwd=tmp_path / "a")
-    assert reference.returncode == 0, reference.stderr
-
-    env = {**os.environ, "SDL_VIDEODRIVER": "dummy"}
-    proc = subprocess.Popen([GANGHWA, *args], cwd=tmp_path / "b", env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    deadline = time.time() + 120
-    progress = None
-    while time.time() < deadline:  # interrupt once some episodes are on disk
-        found = list((tmp_path / "b").glob("runs/*/progress.csv"))
-        if found and found[0].stat().st_size > 1500:
-            progress = found[0]
-            break
-        time.sleep(0.05)
-    assert progress is not None, "training never wrote progress"
-    proc.send_signal(signal.SIGINT)
-    _, stderr = proc.communicate(timeout=120)
-    assert proc.returncode == 130, stderr
-    assert "ganghwa resume" in stderr
-    run = progress.parent
-    interrupted_at = torch.load(run / "checkpoints" / "latest.pt",
-                                weights_only=True)["counters"]["step"]
-    assert 0 < interrupted_at < 24000
-
-    resumed = ganghwa("resume", str(run), "--no-progress", cwd=tmp_path / "b")
-    assert resumed.returncode == 0, resumed.stderr
-    expected = _curve(only_run(tmp_path / "a" / "runs"))
-    assert _curve(run) == expected
 
 
 def test_solve_prints_the_route_values_and_writes_a_value_map(tmp_path):

@@ -70,8 +70,7 @@ class A2C(Agent):
         cfg = self.config
         self.net = ActorCritic.for_spaces(obs_space, action_space, cfg.hidden, cfg.activation)
         self.action_start = int(action_space.start)  # type: ignore[attr-defined]
-        n_params = sum(p.numel() for p in self.net.parameters())
-        set_threads(cfg.threads, n_params, cfg.num_envs, torch.device("cpu"))
+        set_threads(cfg.threads)
         self.optimizer: torch.optim.Optimizer = (
             torch.optim.RMSprop(self.net.parameters(), lr=cfg.lr, alpha=0.99, eps=1e-5)
             if cfg.optimizer == "rmsprop"

@@ -45,8 +45,7 @@ class DeepSarsa(Agent):
         self.action_start = int(action_space.start)  # type: ignore[attr-defined]
         self.q_net = QNetwork(int(np.prod(obs_space.shape or (1,))), self.n_actions, cfg.hidden,
                               cfg.activation)
-        n_params = sum(p.numel() for p in self.q_net.parameters())
-        set_threads(cfg.threads, n_params, 1, torch.device("cpu"))  # batch 1: one thread
+        set_threads(cfg.threads)
         self._flat = flatten_parameters(self.q_net)
         self._weights = list(self.q_net.parameters())
         assert self._flat.grad is not None

@@ -82,8 +82,7 @@ class DQN(Agent):
         self.device = pick_device(cfg.device)
         self.q_net = QNetwork(obs_space.shape, self.n_actions, cfg.hidden, cfg.activation,
                               cfg.dueling, cfg.init, input_scale(obs_space)).to(self.device)
-        n_params = sum(p.numel() for p in self.q_net.parameters())
-        self.threads = set_threads(cfg.threads, n_params, cfg.batch_size, self.device)
+        self.threads = set_threads(cfg.threads)
         self.target_net = copy.deepcopy(self.q_net).requires_grad_(False)
         # All weights live in one flat tensor (the modules hold views of it), so Adam, clipping
         # and the target update are one kernel each.

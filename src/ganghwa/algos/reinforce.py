@@ -58,8 +58,7 @@ class REINFORCE(Agent):
         cfg = self.config
         self.action_start = int(action_space.start)  # type: ignore[attr-defined]
         self.net = ActorCritic.for_spaces(obs_space, action_space, cfg.hidden, cfg.activation)
-        n_params = sum(p.numel() for p in self.net.parameters())
-        set_threads(cfg.threads, n_params, 1, torch.device("cpu"))  # acting dominates
+        set_threads(cfg.threads)
         self.optimizer: torch.optim.Optimizer = torch.optim.Adam(
             self.net.parameters(), lr=cfg.lr, fused=fused_adam_reason("cpu") is None)
         self.generator = torch.Generator().manual_seed(cfg.seed)

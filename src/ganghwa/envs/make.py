@@ -17,6 +17,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.vector import AutoresetMode, SyncVectorEnv
 
+from ganghwa.envs.guard import EnvGuard
 from ganghwa.errors import GanghwaError, did_you_mean
 
 
@@ -54,7 +55,7 @@ def make_env(env_id: str, render_mode: str | None = None,
     if render_mode:
         kwargs["render_mode"] = render_mode
     try:
-        return factory(**kwargs)
+        return EnvGuard(factory(**kwargs), env_id)
     except GanghwaError:
         raise
     except gym.error.DependencyNotInstalled as e:

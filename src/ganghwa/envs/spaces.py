@@ -69,3 +69,26 @@ def check_table_spaces(env_id: str, env: gym.Env, algo: str, needs_model: bool) 
                            "wrap it so that both start at 0")
     if needs_model:
         transition_model(env, algo)
+
+
+def check_observation(env_id: str, call: str, obs: Any, space: gym.Space) -> None:
+    """An observation the env returned fits its declared space well enough to learn from:
+    the shape, a numeric dtype (float64 for a float32 Box is fine: it is cast), an in-range
+    index for a Discrete space. Bounds are not checked: many envs exceed theirs."""
+    import numpy as np
+
+    if isinstance(space, gym.spaces.Discrete):
+        ok = np.ndim(obs) == 0 and np.issubdtype(np.asarray(obs).dtype, np.integer) \
+            and space.start <= int(obs) < space.start + space.n
+        if not ok:
+            raise GanghwaError(f"{env_id}'s {call} returned {obs!r}, but its observation_space "
+                               f"is {space}; return an int in that range")
+        return
+    if not isinstance(space, gym.spaces.Box):
+        return
+    array = np.asarray(obs)
+    if array.shape != space.shape or not (np.issubdtype(array.dtype, np.number)
+                                          or array.dtype == np.bool_):
+        raise GanghwaError(f"{env_id}'s {call} returned an observation of shape {array.shape} "
+                           f"and dtype {array.dtype}, but its observation_space is {space}; "
+                           "make them agree (gymnasium's check_env(env) reports such mismatches)")
