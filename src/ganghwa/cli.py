@@ -8,22 +8,27 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
+import signal
 import sys
 import typing
+import warnings
+from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from ganghwa.config import (
     field_help,
+    load_preset,
     parse_env_kwargs,
     parse_set,
     preset_envs,
     preset_names,
     preset_values,
 )
-from ganghwa.errors import GanghwaError
+from ganghwa.errors import GanghwaError, GanghwaWarning
 from ganghwa.pipeline import FLAGS
-from ganghwa.registry import ALGOS, DEFAULT_ALGO
+from ganghwa.registry import ALGOS, DEFAULT_ALGO, get_algo
 from ganghwa.solve import SOLVE_OPTIONS, solve_views
 
 if TYPE_CHECKING:
@@ -65,7 +70,8 @@ EPILOGS = {
   ganghwa resume last --set generations=60         # a GA run: evolve longer""",
     "list": """examples:
   ganghwa list
-  ganghwa list --config                            # every --set key with its default""",
+  ganghwa list --config                            # every --set key with its default
+  ganghwa list --config ppo                        # only ppo's settings""",
 }
 
 
@@ -77,18 +83,40 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
+def _version() -> str:
+    try:
+        return metadata.version("ganghwa")
+    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
+
+
+def _preset_sets(field: str) -> bool:
+    """Whether any preset sets `field`, for some algorithm or env."""
+    def keys(table: dict[str, Any]) -> set[str]:
+        return {k for k, v in table.items() if not isinstance(v, dict)} | {
+            k for v in table.values() if isinstance(v, dict) for k in keys(v)}
+    return any(field in keys(load_preset(name)) for name in preset_names())
+
+
 def _shortcut(parser: argparse.ArgumentParser, flag: str, field: str) -> None:
-    """A flag for a config field, typed and documented from the first config that has it."""
+    """A flag for a config field, typed and documented from the first config that has it, its
+    default given where every algorithm (and every preset) agrees on it."""
     for algo in ALGOS.values():
         fields = {f.name: f for f in dataclasses.fields(algo.config)}
         if field in fields:
             kind = typing.get_type_hints(algo.config)[field]
-            help_text = fields[field].metadata.get("help", "")
+            help_text = fields[field].metadata.get("help", "").replace(
+                f" (--{flag.replace('_', '-')})", "")  # the field's help names this very flag
             break
-    uses = [a.name for a in ALGOS.values()
-            if field in {f.name for f in dataclasses.fields(a.config)}]
-    if len(uses) < len(ALGOS):
-        help_text += f" ({', '.join(uses)})"
+    uses = [a for a in ALGOS.values() if field in {f.name for f in dataclasses.fields(a.config)}]
+    notes = [", ".join(a.name for a in uses)] if len(uses) < len(ALGOS) else []
+    defaults = {getattr(a.config(), field) for a in uses}
+    if len(defaults) == 1 and not _preset_sets(field):
+        (default,) = defaults
+        notes.append(f"default {('on' if default else 'off') if kind is bool else default}")
+    else:
+        notes.append("default: the algorithm's, see `ganghwa list --config ALGO`, or its preset's")
+    help_text += f" ({'; '.join(notes)})"
     if kind is bool:
         parser.add_argument(f"--{flag}", action=argparse.BooleanOptionalAction, default=None,
                             help=help_text)
@@ -100,6 +128,7 @@ def _shortcut(parser: argparse.ArgumentParser, flag: str, field: str) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="ganghwa", description="강화 ganghwa — train, evaluate, record and plot "
                      "RL agents with one command.", formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"ganghwa {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     def add(name: str, help: str) -> argparse.ArgumentParser:
@@ -118,51 +147,68 @@ def build_parser() -> argparse.ArgumentParser:
                         "`ganghwa list --config` shows it)")
     p.add_argument("--preset", default=None,
                    help="preset name (default tuned, where it covers the env)")
-    settings(p, "override any setting; `ganghwa list --config` shows them")
+    settings(p, "override any setting; the last value of a key wins (default: the preset's, "
+                "else the algorithm's, `ganghwa list --config ALGO` shows them)")
     p.add_argument("--env-kw", nargs="+", action="extend", default=[], metavar="KEY=VALUE",
-                   help="keyword arguments for the env, e.g. map_name=8x8 is_slippery=false")
+                   help="keyword arguments for the env, e.g. map_name=8x8 is_slippery=false; "
+                        "the last value of a key wins (default: none, the env's own)")
     for flag, field in FLAGS.items():
         if flag != "env_kwargs":
             _shortcut(p, flag, field)
     p.add_argument("--out", default="runs", help="parent folder of run folders (default runs/)")
-    p.add_argument("--no-progress", action="store_true", help="no live progress bar")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no live progress bar (default: the bar is shown)")
 
     p = add("eval", "evaluate the greedy policy of a run and print a table")
     p.add_argument("run", help="run folder, or 'last'")
-    p.add_argument("--episodes", type=int, default=20)
+    p.add_argument("--episodes", type=int, default=20, metavar="N",
+                   help="episodes to play (default 20)")
     p.add_argument("--seed", type=int, help="first episode seed (default: run seed + 100000)")
-    p.add_argument("--checkpoint", choices=("best", "latest"), default="best")
+    p.add_argument("--checkpoint", choices=("best", "latest"), default="best",
+                   help="which checkpoint's policy (default best)")
 
     p = add("record", "record a video of the greedy policy of a run")
     p.add_argument("run", help="run folder, or 'last'")
-    p.add_argument("--episodes", type=int, default=1)
-    p.add_argument("--format", choices=("mp4", "gif"), default="mp4")
-    p.add_argument("--seed", type=int)
-    p.add_argument("--checkpoint", choices=("best", "latest"), default="best")
+    p.add_argument("--episodes", type=int, default=1, metavar="N",
+                   help="episodes to record (default 1)")
+    p.add_argument("--format", choices=("mp4", "gif"), default="mp4",
+                   help="video format (default mp4)")
+    p.add_argument("--seed", type=int, help="first episode seed (default: run seed + 100000)")
+    p.add_argument("--checkpoint", choices=("best", "latest"), default="best",
+                   help="which checkpoint's policy (default best)")
 
     p = add("plot", "plot learning curves of one or more runs")
     p.add_argument("runs", nargs="+", help="run folders (or 'last')")
-    p.add_argument("--out", help="PNG file (default RUN/curve.png for one run, curves.png)")
+    p.add_argument("--out", help="PNG file (default RUN/curve.png for one run, else curves.png)")
 
     p = add("resume", "continue an interrupted run from checkpoints/latest.pt")
     p.add_argument("run", help="run folder, or 'last'")
     p.add_argument("--steps", type=int, help="new total env steps (default: the run's)")
-    settings(p, "change settings for the rest of the run, e.g. lr=0.0005")
-    p.add_argument("--video", action=argparse.BooleanOptionalAction, default=None)
-    p.add_argument("--no-progress", action="store_true")
+    settings(p, "change settings for the rest of the run, e.g. lr=0.0005; the last value of a "
+                "key wins (default: the run's)")
+    p.add_argument("--video", action=argparse.BooleanOptionalAction, default=None,
+                   help="record a video of the greedy agent at the end (default: the run's)")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no live progress bar (default: the bar is shown)")
 
     p = add("solve", "solve an env with a known model by dynamic programming; print V and "
                      "the policy")
     p.add_argument("algo", help="a DP method (`ganghwa list` shows them)")
     p.add_argument("env", help="an env with a transition model P, e.g. FrozenLake-v1")
     for flag, spec in SOLVE_OPTIONS.items():
-        p.add_argument(f"--{flag}", **spec)
+        help_text = spec.get("help", "")
+        if "default" not in help_text:
+            help_text += f" (default {spec['default']:g})"
+        p.add_argument(f"--{flag}", **{**spec, "help": help_text})
     p.add_argument("--env-kw", nargs="+", action="extend", default=[], metavar="KEY=VALUE",
-                   help="keyword arguments for the env")
-    p.add_argument("--png", help="also write the value map to this PNG file")
+                   help="keyword arguments for the env; the last value of a key wins "
+                        "(default: none, the env's own)")
+    p.add_argument("--png", help="also write the value map to this PNG file (default: none)")
 
     p = add("list", "show algorithms, environments and presets")
-    p.add_argument("--config", action="store_true", help="list every setting and its default")
+    p.add_argument("--config", nargs="?", const="", default=None, metavar="ALGO",
+                   help="list the settings of ALGO, or of every algorithm, with their defaults "
+                        "(default: every algorithm)")
     return parser
 
 
@@ -198,9 +244,10 @@ def _report(outcome: Outcome) -> int:
 
     run, agent = outcome.run, outcome.agent
     if agent.stop_reason == "interrupted":
-        print(f"\ninterrupted at step {agent.step}: saved {run.latest}\n"
+        by = agent.stop_signal or "SIGINT"
+        print(f"\n{by}: stopped at step {agent.step} and saved {run.latest}\n"
               f"continue with:  ganghwa resume {run.path}", file=sys.stderr)
-        return 130
+        return 128 + int(getattr(signal, by, signal.SIGINT))
     console = Console()
     for view in outcome.views:
         console.print(view)
@@ -282,8 +329,8 @@ def cmd_list(args: argparse.Namespace) -> int:
     from ganghwa.registry import compatible_envs
 
     console = Console()
-    if args.config:
-        for algo in ALGOS.values():
+    if args.config is not None:
+        for algo in [get_algo(args.config)] if args.config else ALGOS.values():
             table = Table(title=f"{algo.name} settings (--set KEY=VALUE)")
             for col in ("key", "default", "meaning"):
                 table.add_column(col)
@@ -308,7 +355,10 @@ def cmd_list(args: argparse.Namespace) -> int:
                 table.add_row(name, algo.name, ", ".join(envs) + (" (+ any env)" if any_env
                                                                   else ""))
     console.print(table)
-    accepted = compatible_envs(list(ALGOS.values()))
+    with warnings.catch_warnings():  # listing builds every env, CartPole-v0 too: not the user's
+        warnings.filterwarnings("ignore", r".*The environment \S+ is out of date",
+                                DeprecationWarning, r"gymnasium\.")
+        accepted = compatible_envs(list(ALGOS.values()))
     groups: dict[tuple[tuple[str, str, str], ...], list[str]] = {}
     for name, rows in accepted.items():
         groups.setdefault(tuple(rows), []).append(name)
@@ -339,7 +389,20 @@ COMMANDS = {"train": cmd_train, "eval": cmd_eval, "record": cmd_record, "plot": 
             "resume": cmd_resume, "solve": cmd_solve, "list": cmd_list}
 
 
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: Any = None, line: str | None = None) -> None:
+    """ganghwa's own warnings as one line on stderr; any other warning as Python shows it."""
+    if issubclass(category, GanghwaWarning):
+        print(f"ganghwa: warning: {message}", file=sys.stderr)
+    else:
+        _python_showwarning(message, category, filename, lineno, file, line)
+
+
+_python_showwarning = warnings.showwarning
+
+
 def main(argv: list[str] | None = None) -> int:
+    warnings.showwarning = _show_warning
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
@@ -348,11 +411,25 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except GanghwaError as e:
+        if os.environ.get("GANGHWA_DEBUG"):
+            raise
         print(f"ganghwa {args.command}: error: {e}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
         print("\nganghwa: interrupted", file=sys.stderr)
         return 130
+    except MemoryError:
+        print(f"ganghwa {args.command}: error: out of memory; use smaller settings (buffer_size, "
+              "hidden, num_envs, workers)", file=sys.stderr)
+        return 1
+    except Exception as e:  # a bug of ours: one line, and the traceback on request
+        if os.environ.get("GANGHWA_DEBUG"):
+            raise
+        reason = str(e).splitlines()[0][:200] if str(e) else ""
+        print(f"ganghwa {args.command}: internal error: {type(e).__name__}"
+              f"{': ' + reason if reason else ''} (run again with GANGHWA_DEBUG=1 for the "
+              "traceback, and please report it)", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -162,7 +162,8 @@ class BaseConfig:
     total_steps: int = hp(100_000, "env steps to train for (summed over vector envs)", ge=1)
     num_envs: int = hp(1, "number of envs stepped together (gymnasium SyncVectorEnv)", ge=1)
     device: str = hp("auto", "torch device: auto picks cuda when present", ("auto", "cpu", "cuda"))
-    threads: int = hp(0, "torch CPU threads; 0 chooses from the network and batch size", ge=0)
+    threads: int = hp(0, "torch CPU threads; 0 = OMP_NUM_THREADS if set, else 1 (a busy second "
+                          "core slows 2 threads 7x)", ge=0)
     eval_every: int = hp(10_000, "greedy evaluation every N env steps (keeps best.pt); 0 = off",
                          ge=0)
     eval_episodes: int = hp(5, "episodes per evaluation during training", ge=1)
@@ -170,6 +171,9 @@ class BaseConfig:
                                   ge=1)
     stop_at: float | None = hp(None, "stop once the greedy evaluation mean reaches this return")
     checkpoint_every: int = hp(10_000, "write checkpoints/latest.pt every N env steps", ge=1)
+    checkpoint_seconds: float = hp(300.0, "also write latest.pt every N seconds of wall time, "
+                                   "the first after min(N, 60) s: a hard kill loses at most "
+                                   "that; 0 = by steps only", ge=0)
     video: bool = hp(True, "record a video of the greedy agent at the end")
 
     def validate(self) -> None:
@@ -207,15 +211,29 @@ def parse_literal(text: str) -> Any:
 
 
 def parse_env_kwargs(pairs: list[str]) -> dict[str, Any]:
-    """`["map_name=8x8", "is_slippery=false"]` -> {"map_name": "8x8", "is_slippery": False}."""
-    out: dict[str, Any] = {}
+    """`["map_name=8x8", "is_slippery=false"]` -> {"map_name": "8x8", "is_slippery": False}.
+
+    A key given with different values: the last wins, and a warning says so."""
+    given: dict[str, list[str]] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
             raise GanghwaError(f"--env-kw takes key=value, got {pair!r}; e.g. --env-kw "
                                "is_slippery=false")
-        out[key.strip()] = parse_literal(value.strip())
-    return out
+        given.setdefault(key.strip(), []).append(value.strip())
+    _warn_repeated("--env-kw", given)
+    return {key: parse_literal(values[-1]) for key, values in given.items()}
+
+
+def _warn_repeated(flag: str, given: dict[str, list[str]]) -> None:
+    """One warning per key given more than once with different values: the last one wins."""
+    from ganghwa.errors import warn  # here, not above, to leave the shared import block alone
+
+    for key, values in given.items():
+        if len(set(values)) > 1:
+            times = "twice" if len(values) == 2 else f"{len(values)} times"
+            seen = f"{', '.join(values[:-1])}, then {values[-1]}"
+            warn(f"{flag} {key} given {times} ({seen}); using {key}={values[-1]}")
 
 
 # ---------------------------------------------------------------- coercion of --set values
@@ -287,14 +305,17 @@ def _coerce_to(tp: Any, key: str, value: Any) -> Any:
 
 
 def parse_set(pairs: list[str]) -> dict[str, str]:
-    """`["lr=1e-3", "hidden=64,64"]` -> {"lr": "1e-3", "hidden": "64,64"}."""
-    out: dict[str, str] = {}
+    """`["lr=1e-3", "hidden=64,64"]` -> {"lr": "1e-3", "hidden": "64,64"}.
+
+    A key given with different values: the last wins, and a warning says so."""
+    given: dict[str, list[str]] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
             raise GanghwaError(f"--set takes key=value, got {pair!r}; e.g. --set lr=0.001")
-        out[key.strip().replace("-", "_")] = value.strip()
-    return out
+        given.setdefault(key.strip().replace("-", "_"), []).append(value.strip())
+    _warn_repeated("--set", given)
+    return {key: values[-1] for key, values in given.items()}
 
 
 def apply(cfg: C, values: dict[str, Any]) -> C:
@@ -407,11 +428,40 @@ def to_toml(cfg: BaseConfig) -> str:
     return tomli_w.dumps(data)
 
 
-def from_toml(cls: type[C], text: str) -> C:
+TOML_MAX_BYTES = 1 << 20
+TOML_MAX_DEPTH = 16
+
+
+def parse_toml(text: str, source: str = "config.toml") -> dict[str, Any]:
+    """TOML text as a dict, or one line saying why not. ganghwa's configs are flat and small,
+    so a file over a megabyte or a key nested deeper than TOML_MAX_DEPTH is refused before
+    parsing: tomllib's time grows with the square of a dotted key's depth (a 100,000-level
+    key runs for minutes), and deep nesting overflows the stack."""
+    if len(text) > TOML_MAX_BYTES:
+        raise GanghwaError(f"{source} is {len(text):,} bytes; a ganghwa config is a few "
+                           "hundred, so it is refused: fix or delete it")
+    for number, line in enumerate(text.splitlines(), 1):
+        key = line.split("=", 1)[0] if "=" in line else line
+        if key.count(".") > TOML_MAX_DEPTH or key.count("[") > TOML_MAX_DEPTH + 2:
+            raise GanghwaError(f"{source} line {number}: a key nested more than "
+                               f"{TOML_MAX_DEPTH} levels deep; ganghwa's settings are flat "
+                               "(key = value): fix or delete the file")
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        raise GanghwaError(f"config.toml is not valid TOML ({e}); fix or delete the run") from None
+        return tomllib.loads(text)
+    except (tomllib.TOMLDecodeError, RecursionError, ValueError) as e:
+        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise GanghwaError(f"{source} is not valid TOML ({reason}); fix or delete it") from None
+
+
+def from_toml(cls: type[C], text: str, source: str = "config.toml") -> C:
+    data = parse_toml(text, source)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise GanghwaError(f"{source} has settings {cls.__name__} does not know: "
+                           f"{', '.join(map(repr, unknown[:5]))} (algo = {data.get('algo')!r}); "
+                           "a run keeps the algorithm it was trained with: put its algo back, "
+                           "or start a new run with `ganghwa train`")
     cfg = apply(cls(), data)
     cfg.validate()
     return cfg
@@ -496,25 +546,79 @@ TABULAR_ALGOS = ("value_iteration", "policy_iteration", "policy_evaluation", "mc
 class TabularConfig(ExplorationConfig, BaseConfig):
     """Dynamic programming and tabular control: the algo name picks the method.
 
-    Epsilon and alpha change at the start of each episode (by the step or episode counter).
-    The defaults are the textbook's: a constant epsilon of 0.1 and a step size of 0.1.
+    The defaults hold on any table, without a preset. The budget grows with the table
+    (`auto_steps`); ε falls linearly from 1 to 0.01 over the first half of it, so that every
+    state-action pair is tried before the greedy policy takes over, and α from 0.1 to 0.01
+    over all of it, so that noisy returns average out. Both change at the start of each
+    episode. With the schedules annealed, the final Q-table is the one to keep: best.pt is
+    the final policy unless `eval_every` asks for periodic evaluations. The textbook's constant
+    ε = α = 0.1 is `--set eps_start=0.1 eps_end=0.1 alpha_end=none`.
     """
+
+    DP_ALGOS = ("value_iteration", "policy_iteration", "policy_evaluation")
+    # The auto budget: AUTO_VISITS env steps per state-action pair (Taxi-v4, deterministic,
+    # learns with 100), never fewer than AUTO_MIN_STEPS (about a second; slippery FrozenLake
+    # 8x8 needs thousands a pair) nor more than AUTO_MAX_STEPS (about half a minute).
+    AUTO_VISITS = 200
+    AUTO_MIN_STEPS = 500_000
+    AUTO_MAX_STEPS = 10_000_000
 
     algo: str = hp("q_learning", "tabular method", TABULAR_ALGOS)
     env_id: str = hp("ganghwa/GridWorld-v0", "Gymnasium id or module:Class of the environment")
-    total_steps: int = hp(100_000, "env steps to train for (model-free methods)")
+    total_steps: int = hp(0, "env steps to train for (model-free methods); 0 = auto: 200 per "
+                          "state-action pair, from 500k to 10M", ge=0)
     num_envs: int = hp(1, "number of envs: one", ge=1, le=1, hint="tabular methods step one env")
-    eval_every: int = hp(50_000, "greedy evaluation every N env steps (keeps best.pt); 0 = off")
+    eval_every: int = hp(0, "greedy evaluation every N env steps (keeps best.pt); 0 = off: "
+                         "best.pt is the final policy, the one the annealed ε and α lead to")
+    final_eval_episodes: int = hp(100, "episodes of the greedy evaluation at the end (eval.json)")
     checkpoint_every: int = hp(1_000_000, "write checkpoints/latest.pt every N env steps")
     alpha: float = hp(0.1, "step size α of the updates", gt=0)
-    alpha_end: float | None = hp(None, "anneal α linearly to this over total_steps; none = "
+    alpha_end: float | None = hp(0.01, "anneal α linearly to this over total_steps; none = "
                                  "constant", gt=0)
     q_init: float = hp(0.0, "initial value of every Q(s, a)")
     theta: float = hp(1e-10, "DP: stop when no value changes more than this in a sweep", gt=0)
     max_sweeps: int = hp(100_000, "DP: give up after this many sweeps", ge=1)
-    eps_start: float = hp(0.1, "initial epsilon")
-    eps_end: float = hp(0.1, "final (floor) epsilon")
+    eps_start: float = hp(1.0, "initial epsilon")
+    eps_end: float = hp(0.01, "final (floor) epsilon")
+    eps_duration: int = hp(0, "linear: steps from eps_start to eps_end; 0 = the first half of "
+                           "the budget", ge=0)
     eps_unit: str = hp("step", "what t counts for the schedule", ("step", "episode"))
+
+    def check(self) -> None:
+        if (self.eps_duration == 0 and self.eps_unit == "episode"
+                and self.exploration == "linear"):
+            raise GanghwaError("eps_duration=0 (half the budget) counts env steps, not "
+                               "episodes; with eps_unit=episode give --set eps_duration=N")
+        if self.stop_at is not None and not self.eval_every:
+            raise GanghwaError("stop_at is checked by the periodic greedy evaluations, which "
+                               "eval_every=0 turns off; add --set eval_every=50000")
+
+    @classmethod
+    def auto_steps(cls, n_states: int, n_actions: int) -> int:
+        """total_steps=0's budget: AUTO_VISITS steps per state-action pair, within
+        [AUTO_MIN_STEPS, AUTO_MAX_STEPS]."""
+        return min(max(cls.AUTO_VISITS * n_states * n_actions, cls.AUTO_MIN_STEPS),
+                   cls.AUTO_MAX_STEPS)
+
+    def resolve_auto(self, env: Any) -> tuple[TabularConfig, str]:
+        """This config with total_steps=0 (auto) sized to env's table, and the note that says
+        so ("" when the budget was given, for DP, and for an env without a table: its check
+        says why)."""
+        n_states = getattr(env.observation_space, "n", None)
+        n_actions = getattr(env.action_space, "n", None)
+        if self.total_steps or n_states is None or n_actions is None:
+            return self, ""
+        n_states, n_actions = int(n_states), int(n_actions)
+        steps = self.auto_steps(n_states, n_actions)
+        cfg = dataclasses.replace(self, total_steps=steps)
+        if self.algo in self.DP_ALGOS:
+            return cfg, ""
+        rule = f"{self.AUTO_VISITS} × {n_states} states × {n_actions} actions"
+        if steps == self.AUTO_MIN_STEPS:
+            rule = f"{n_states} states × {n_actions} actions, at least {steps}"
+        elif steps == self.AUTO_MAX_STEPS:
+            rule = f"{n_states} states × {n_actions} actions, at most {steps}"
+        return cfg, f"total_steps={steps} (auto: {rule})"
 
 
 @dataclass

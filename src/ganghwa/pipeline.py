@@ -69,8 +69,27 @@ def configure(algo: str, env: str | None = None, preset: str | None = None,
             flag = next((k for k, v in FLAGS.items() if v == key), key).replace("_", "-")
             raise GanghwaError(f"--{flag} applies to {', '.join(algos_with_field(key))}, not "
                                f"{spec.name}; drop it or pick one of those algorithms")
-    return resolve(spec.config, spec.preset_sections, spec.name, env or spec.config().env_id,
-                   preset, values, overrides or {}, default_preset=default_preset)
+    given = overrides or {}
+    for key in sorted(values.keys() & given.keys()):
+        from ganghwa.errors import warn
+
+        flag = next((k for k, v in FLAGS.items() if v == key), key).replace("_", "-")
+        warn(f"--{flag} {values[key]} and --set {key}={given[key]} both set {key}; using "
+             f"{key}={given[key]} (--set wins)")
+    cfg, note = resolve(spec.config, spec.preset_sections, spec.name,
+                        env or spec.config().env_id, preset, values, overrides or {},
+                        default_preset=default_preset)
+    resolve_auto = getattr(cfg, "resolve_auto", None)  # settings sized to the env (tabular)
+    if resolve_auto is not None:
+        from ganghwa.envs import make_env
+
+        probe = make_env(cfg.env_id, env_kwargs=cfg.env_kwargs)
+        try:
+            cfg, sized = resolve_auto(probe)
+        finally:
+            probe.close()
+        note = "; ".join(part for part in (note, sized) if part)
+    return cfg, note
 
 
 def check_env(cfg: BaseConfig, try_steps: bool = True) -> tuple[gym.Space, gym.Space]:

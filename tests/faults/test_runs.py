@@ -340,13 +340,16 @@ def test_broken_logs_and_configs_get_one_line_or_are_read_around(tmp_path):
     one_line_error(nested, "nested more than")
 
 
-def test_files_follow_the_umask_and_a_budget_below_learning_starts_warns(tmp_path):
-    script = (f"umask 027 && {GANGHWA} train dqn CartPole-v1 --steps 300 --no-progress "
-              "--no-video --set learning_starts=1000 hidden=16 final_eval_episodes=1")
+def test_files_follow_the_umask_and_odd_budgets_warn(tmp_path):
+    script = (f"umask 027 && {GANGHWA} train dqn CartPole-v1 --steps 200 --no-progress "
+              "--no-video --set learning_starts=1000 hidden=16 final_eval_episodes=1 "
+              "total_steps=300")
     result = subprocess.run(["bash", "-c", script], cwd=tmp_path, env=ENV, capture_output=True,
                             text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert "ganghwa: warning: --steps 300 is not more than learning_starts=1000" in result.stderr
+    assert "--steps 200 and --set total_steps=300 both set total_steps; using total_steps=300" \
+        in result.stderr
     run = runs_in(tmp_path / "runs")[0]
     for name in ("config.toml", "eval.json", "curve.png", "checkpoints/latest.pt",
                  "checkpoints/best.pt", "progress.csv"):

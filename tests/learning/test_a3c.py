@@ -84,6 +84,6 @@ def test_a3c_worker_error_stops_the_run_with_its_message():
 
     agent = A3C("tests.crashing_env:CrashingCartPole", workers=2, backend="local",
                 eval_every=0, n_steps=20)
-    with pytest.raises(GanghwaError, match=r"A3C worker \d failed: RuntimeError: the env broke"):
+    with pytest.raises(GanghwaError, match=r"A3C worker \d failed: .*RuntimeError: the env broke"):
         agent.learn(50_000)
     assert agent.restarts == 0

@@ -15,7 +15,7 @@ import torch
 
 from ganghwa import checkpoint
 from ganghwa.agent import Agent, predict, start
-from ganghwa.algos.a3c_workers import LocalWorkers, RayWorkers
+from ganghwa.algos.a3c_workers import LocalWorkers, RayWorkers, check_worker_count
 from ganghwa.algos.actor_learner import GlobalOptimizer
 from ganghwa.config import A3CConfig
 from ganghwa.errors import check_finite
@@ -57,10 +57,15 @@ class A3C(Agent):
 
     def learn(self, steps: int | None = None, run: Run | None = None,
               progress: bool = False) -> A3C:
-        """Train until `steps` env steps in all, summed over the workers."""
+        """Train until `steps` env steps in all, summed over the workers.
+
+        However the loop ends (done, a stop signal, an error), the workers are stopped before
+        this returns, and a Ray instance this call started is shut down.
+        """
         cfg = self.config
         total = cfg.total_steps if steps is None else steps
         backend = LocalWorkers if cfg.backend == "local" else RayWorkers
+        check_worker_count(cfg)
         with learning_session(self, run, total, progress) as session:
             self.workers = workers = backend(cfg, self._global, self.step, self.updates, total)
             try:

@@ -47,8 +47,9 @@ class ActorLearner:
         self.envs, self.obs = make_vec_env(cfg.env_id, cfg.num_envs, seed, cfg.env_kwargs)
         self.steps = cfg.n_steps * cfg.num_envs
 
-    def compute(self, weights: torch.Tensor) -> Gradient:
-        """The gradient of one rollout taken with `weights`."""
+    def compute(self, weights: torch.Tensor, step: int = 0) -> Gradient:
+        """The gradient of one rollout taken with `weights`; `step` is the global env step
+        (all workers) before it, which a diverged loss names."""
         with torch.no_grad():
             self.flat.copy_(weights)
         episodes: list[tuple[float, int]] = []
@@ -57,7 +58,7 @@ class ActorLearner:
         loss, parts = self.agent.loss(self.agent.rollout_batch(), slice(None), None)
         metrics = {name: float(value) for name, value in parts.items()}
         # A NaN loss must stop here, before its gradient reaches the global weights.
-        check_finite(metrics["loss"], self.steps)
+        check_finite(metrics["loss"], step + self.steps)
         grad = self.flat.grad
         assert grad is not None
         grad.zero_()

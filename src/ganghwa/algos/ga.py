@@ -4,11 +4,13 @@ The population is an (N, D) float32 array of flat weight vectors for one QNetwor
 MLP, or a CNN on image observations) whose greedy action is the argmax of its outputs. Each
 generation: fitness = mean return over k episodes (the same k seeds for everyone, so that
 individuals are compared on the same episodes), evaluated in parallel by a process pool or
-Ray actors; then genetic.next_generation. progress.csv gets min, mean and max fitness.
+Ray actors; then genetic.next_generation. progress.csv gets min, mean and max fitness. The
+pool's processes end with this one, SIGKILL included (ray_setup.start_worker_process).
 """
 
 from __future__ import annotations
 
+import os
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, ClassVar
 
@@ -26,6 +28,7 @@ from ganghwa.fastpath import manual_backprop_reason
 from ganghwa.fastpath.backprop import NumpyActor, flatten_parameters
 from ganghwa.genetic import next_generation
 from ganghwa.nets import QNetwork, greedy_actions, input_scale
+from ganghwa.ray_setup import check_workers, start_ray, start_worker_process
 from ganghwa.run import Run
 from ganghwa.session import learning_session
 
@@ -33,6 +36,11 @@ FITNESS_SEED = 1_000_000
 """Generation g plays seeds seed + FITNESS_SEED + g*k ... + k - 1: above the evaluation seeds
 (seed + 10000 ... and seed + 100000 ..., evaluation.py), so no fitness episode is ever one the
 fittest is evaluated on."""
+
+WORKER_MEMORY = 240 * 2**20
+"""Memory one fitness process takes: the resident set (VmRSS) of each of the 2 pool processes
+of `ganghwa train ga CartPole-v1 --workers 2`, read from /proc/<pid>/status after 14 s, was
+233 MiB (torch and gymnasium imported; 150 MiB of it its own). Envs with images take more."""
 
 
 def policy_network(cfg: GAConfig, obs_space: gym.Space, action_space: gym.Space) -> QNetwork:
@@ -78,8 +86,9 @@ class FitnessEvaluator:
 _EVALUATOR: FitnessEvaluator | None = None
 
 
-def _init_pool_worker(cfg: GAConfig) -> None:
+def _init_pool_worker(cfg: GAConfig, coordinator: int) -> None:
     global _EVALUATOR
+    start_worker_process(coordinator)
     _EVALUATOR = FitnessEvaluator(cfg)
 
 
@@ -103,7 +112,8 @@ class LocalPool:
             import multiprocessing as mp
             self.evaluator = None
             self.pool = ProcessPoolExecutor(cfg.workers, mp_context=mp.get_context("spawn"),
-                                            initializer=_init_pool_worker, initargs=(cfg,))
+                                            initializer=_init_pool_worker,
+                                            initargs=(cfg, os.getpid()))
 
     def evaluate(self, population: np.ndarray, first_seed: int, episodes: int
                  ) -> tuple[np.ndarray, int]:
@@ -122,14 +132,18 @@ class LocalPool:
 
 class RayPool:
     """Fitness on Ray actors (one CPU each), on this machine or RAY_ADDRESS's cluster; chunks
-    go to whichever actor is free, so faster machines take more."""
+    go to whichever actor is free, so faster machines take more. `close` kills the actors and
+    shuts down the Ray instance this pool started."""
 
     def __init__(self, cfg: GAConfig):
-        from ganghwa.ray_setup import start_ray
-
         self.ray, self.owns_ray = start_ray(cfg.workers)
-        actor_cls = self.ray.remote(num_cpus=1)(FitnessEvaluator)
-        self.actors = [actor_cls.remote(cfg) for _ in range(cfg.workers)]
+        self.actors: list[Any] = []
+        try:
+            actor_cls = self.ray.remote(num_cpus=1)(FitnessEvaluator)
+            self.actors = [actor_cls.remote(cfg) for _ in range(cfg.workers)]
+        except BaseException:
+            self.close()
+            raise
 
     def evaluate(self, population: np.ndarray, first_seed: int, episodes: int
                  ) -> tuple[np.ndarray, int]:
@@ -154,10 +168,14 @@ class RayPool:
         return (np.concatenate([r for r, _ in results]), sum(s for _, s in results))
 
     def close(self) -> None:
-        for actor in self.actors:
-            self.ray.kill(actor)
-        if self.owns_ray:
-            self.ray.shutdown()
+        try:
+            for actor in self.actors:
+                self.ray.kill(actor)
+        finally:
+            self.actors = []
+            if self.owns_ray:
+                self.owns_ray = False
+                self.ray.shutdown()
 
 
 class GA(Agent):
@@ -210,6 +228,8 @@ class GA(Agent):
         """Evolve until `steps` generations in all (or the config's total_steps env steps)."""
         cfg = self.config
         total = cfg.generations if steps is None else steps
+        if cfg.workers > 1:  # one worker plays in this process
+            check_workers(cfg.workers, WORKER_MEMORY, cfg.backend, f"{cfg.workers} GA fitness")
         pool = LocalPool(cfg) if cfg.backend == "local" else RayPool(cfg)
         try:
             with learning_session(self, run, total, progress, done=self.generation,

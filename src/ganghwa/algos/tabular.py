@@ -22,6 +22,7 @@ are simulated from P (the same distribution as env.step, without the wrapper sta
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import io
 import math
 import random
@@ -39,11 +40,12 @@ from ganghwa.envs import make_env
 from ganghwa.envs.layout import action_labels, grid_cells, state_labels
 from ganghwa.envs.spaces import check_table_spaces, transition_model
 from ganghwa.errors import GanghwaError
+from ganghwa.resources import require_memory
 from ganghwa.run import Run
 from ganghwa.schedules import epsilon, linear
 from ganghwa.session import learning_session
 
-DP_ALGOS = ("value_iteration", "policy_iteration", "policy_evaluation")
+DP_ALGOS = TabularConfig.DP_ALGOS
 
 
 # ---------------------------------------------------------------- dynamic programming
@@ -51,6 +53,9 @@ DP_ALGOS = ("value_iteration", "policy_iteration", "policy_evaluation")
 def model_arrays(P: dict[int, dict[int, list[tuple[float, int, float, bool]]]], n_states: int,
                  n_actions: int) -> tuple[np.ndarray, np.ndarray]:
     """(T, R) from a toy-text transition model: T[s, a, s'] without terminal mass, R[s, a]."""
+    require_memory(8.0 * n_states * n_actions * n_states,
+                   f"the dense transition model of {n_states:,} states x {n_actions} actions",
+                   "use a model-free method (q_learning, sarsa) for an env this large")
     T = np.zeros((n_states, n_actions, n_states))
     R = np.zeros((n_states, n_actions))
     for s in range(n_states):
@@ -212,6 +217,7 @@ class TabularAgent(Agent):
         self.env = make_env(cfg.env_id, env_kwargs=cfg.env_kwargs)
         if checked:  # the pipeline checked its own copy; P is this one's
             self.check_env(cfg.env_id, self.env, cfg)
+        self.config = cfg = cfg.resolve_auto(self.env)[0]  # the pipeline's has no "auto" left
         self.n_states = int(self.env.observation_space.n)  # type: ignore[attr-defined]
         self.n_actions = int(self.env.action_space.n)  # type: ignore[attr-defined]
         self.q = [[cfg.q_init] * self.n_actions for _ in range(self.n_states)]
@@ -260,6 +266,8 @@ class TabularAgent(Agent):
         # The first reset of every learn() call is seeded (a resume too, so it is repeatable).
         reset_seed: int | None = cfg.seed + (1 + self.episode if self.episode else 0)
         alpha_end = cfg.alpha if cfg.alpha_end is None else cfg.alpha_end
+        # eps_duration 0: ε reaches its floor halfway through this budget, as α falls over all
+        schedule = dataclasses.replace(cfg, eps_duration=cfg.eps_duration or max(1, total // 2))
 
         def act(s: int, eps: float) -> int:
             if rand() < eps:
@@ -274,7 +282,7 @@ class TabularAgent(Agent):
             logger = session.logger
             while self.step < total and not self.stop_reason:
                 t = self.episode if cfg.eps_unit == "episode" else self.step
-                eps = epsilon(cfg, t)
+                eps = epsilon(schedule, t)
                 alpha = linear(self.step, cfg.alpha, alpha_end, total)
                 s = sim.reset(reset_seed)
                 reset_seed = None
@@ -349,7 +357,8 @@ class TabularAgent(Agent):
 
     # ---------------------------------------------------------------- pictures
     def pictures(self, run: Run) -> dict[str, Path]:
-        """q_table.txt (the table as printed) and, for grid envs, values.png: V(s) with arrows."""
+        """q_table.txt (the table as printed, best actions marked `*`) and, for grid envs,
+        values.png: V(s) with arrows, at a bounded size and cost for any grid."""
         from rich.console import Console
 
         from ganghwa.plots import plot_value_map
@@ -371,7 +380,8 @@ class TabularAgent(Agent):
                 "values": plot_value_map(values, cells, arrows, run.path / "values.png", title)}
 
     def view(self) -> Any:
-        """The Q-table as a rich table, the best action of each state highlighted."""
+        """The Q-table as a rich table, the best action of each state marked `*` (which
+        q_table.txt keeps) and highlighted on a terminal."""
         from ganghwa.tables import q_table
 
         return q_table(self.q_table, state_labels(self.env), action_labels(self.env),

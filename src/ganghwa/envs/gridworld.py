@@ -9,7 +9,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from ganghwa.envs.drawing import COLORS, Renderer, draw_disc, grid_image
+from ganghwa.envs.drawing import CELL, COLORS, Renderer, draw_disc, grid_image
 from ganghwa.errors import GanghwaError
 
 LECTURE_MAP = ("S....", "..X..", ".XG..", ".....", ".....")
@@ -18,6 +18,7 @@ LECTURE_MAP = ("S....", "..X..", ".XG..", ".....", ".....")
 # FrozenLake's action order, so that one arrow table serves both.
 MOVES = ((0, -1), (1, 0), (0, 1), (-1, 0))  # left, down, right, up
 ARROWS = "←↓→↑"
+FRAME_PIXELS = 1024
 CELL_KINDS = {"S": "start", ".": "empty", "G": "goal", "X": "trap", "#": "wall"}
 
 
@@ -174,9 +175,11 @@ class GridWorld(gym.Env[np.int64, np.int64]):
     def _frame(self) -> np.ndarray:
         colors = np.array([[COLORS[CELL_KINDS[ch]] for ch in row] for row in self.desc],
                           dtype=np.uint8)
-        img = grid_image(colors)
+        # at most FRAME_PIXELS a side: 48-pixel cells of a 350x350 grid would be 847 MB a frame
+        cell = max(2, min(CELL, FRAME_PIXELS // max(colors.shape[:2])))
+        img = grid_image(colors, cell)
         r, c = divmod(self.s, self.grid_shape[1])
-        draw_disc(img, r, c, COLORS["agent"])
+        draw_disc(img, r, c, COLORS["agent"], cell=cell)
         return img
 
     def close(self) -> None:
