@@ -548,31 +548,32 @@ class TabularConfig(ExplorationConfig, BaseConfig):
 
     The defaults hold on any table, without a preset. The budget grows with the table
     (`auto_steps`); ε falls linearly from 1 to 0.01 over the first half of it, so that every
-    state-action pair is tried before the greedy policy takes over, and α from 0.1 to 0.01
+    state-action pair is tried before the greedy policy takes over, and α from 0.2 to 0.01
     over all of it, so that noisy returns average out. Both change at the start of each
     episode. With the schedules annealed, the final Q-table is the one to keep: best.pt is
     the final policy unless `eval_every` asks for periodic evaluations. The textbook's constant
-    ε = α = 0.1 is `--set eps_start=0.1 eps_end=0.1 alpha_end=none`.
+    ε = α = 0.1 is `--set eps_start=0.1 eps_end=0.1 alpha=0.1 alpha_end=none`.
     """
 
     DP_ALGOS = ("value_iteration", "policy_iteration", "policy_evaluation")
     # The auto budget: AUTO_VISITS env steps per state-action pair (Taxi-v4, deterministic,
-    # learns with 100), never fewer than AUTO_MIN_STEPS (about a second; slippery FrozenLake
-    # 8x8 needs thousands a pair) nor more than AUTO_MAX_STEPS (about half a minute).
-    AUTO_VISITS = 200
-    AUTO_MIN_STEPS = 500_000
+    # learns with 100; rainy Taxi and slippery lakes want more), never fewer than
+    # AUTO_MIN_STEPS (a few seconds; slippery FrozenLake 8x8 needs thousands a pair) nor more
+    # than AUTO_MAX_STEPS (under a minute).
+    AUTO_VISITS = 500
+    AUTO_MIN_STEPS = 1_000_000
     AUTO_MAX_STEPS = 10_000_000
 
     algo: str = hp("q_learning", "tabular method", TABULAR_ALGOS)
     env_id: str = hp("ganghwa/GridWorld-v0", "Gymnasium id or module:Class of the environment")
-    total_steps: int = hp(0, "env steps to train for (model-free methods); 0 = auto: 200 per "
-                          "state-action pair, from 500k to 10M", ge=0)
+    total_steps: int = hp(0, "env steps to train for (model-free methods); 0 = auto: 500 per "
+                          "state-action pair, from 1M to 10M", ge=0)
     num_envs: int = hp(1, "number of envs: one", ge=1, le=1, hint="tabular methods step one env")
     eval_every: int = hp(0, "greedy evaluation every N env steps (keeps best.pt); 0 = off: "
                          "best.pt is the final policy, the one the annealed ε and α lead to")
     final_eval_episodes: int = hp(100, "episodes of the greedy evaluation at the end (eval.json)")
     checkpoint_every: int = hp(1_000_000, "write checkpoints/latest.pt every N env steps")
-    alpha: float = hp(0.1, "step size α of the updates", gt=0)
+    alpha: float = hp(0.2, "step size α of the updates", gt=0)
     alpha_end: float | None = hp(0.01, "anneal α linearly to this over total_steps; none = "
                                  "constant", gt=0)
     q_init: float = hp(0.0, "initial value of every Q(s, a)")
@@ -613,7 +614,7 @@ class TabularConfig(ExplorationConfig, BaseConfig):
         cfg = dataclasses.replace(self, total_steps=steps)
         if self.algo in self.DP_ALGOS:
             return cfg, ""
-        rule = f"{self.AUTO_VISITS} × {n_states} states × {n_actions} actions"
+        rule = f"{self.AUTO_VISITS} steps a pair × {n_states} states × {n_actions} actions"
         if steps == self.AUTO_MIN_STEPS:
             rule = f"{n_states} states × {n_actions} actions, at least {steps}"
         elif steps == self.AUTO_MAX_STEPS:

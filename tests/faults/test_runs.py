@@ -354,3 +354,26 @@ def test_files_follow_the_umask_and_odd_budgets_warn(tmp_path):
     for name in ("config.toml", "eval.json", "curve.png", "checkpoints/latest.pt",
                  "checkpoints/best.pt", "progress.csv"):
         assert (run / name).stat().st_mode & 0o777 == 0o640, name
+
+
+def test_the_readme_corridor_trains_evaluates_and_notes_the_missing_video(tmp_path):
+    """The README's own env, exactly as written there: no time limit and no rgb_array mode.
+    Evaluation episodes are capped (and the cap stated), the video is skipped with one note."""
+    import re
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"```python\n(# my_env\.py: .*?)```", readme, re.S)
+    assert block is not None
+    (tmp_path / "my_env.py").write_text(block.group(1))
+    started = time.time()
+    result = ganghwa("train", "dqn", "my_env:Corridor", "--steps", "3000", "--env-kw",
+                     "length=8", "--no-progress", "--set", "learning_starts=500", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert time.time() - started < 60
+    notes = [line for line in result.stderr.splitlines() if line.startswith("ganghwa: warning")]
+    assert any("no time limit" in n and "stop after 1,000 steps" in n for n in notes), notes
+    assert any(n.startswith("ganghwa: warning: no video: my_env:Corridor has no rgb_array")
+               for n in notes), notes
+    assert "Traceback" not in result.stderr
+    run = runs_in(tmp_path / "runs")[0]
+    assert (run / "eval.json").is_file() and not (run / "videos").exists()

@@ -30,29 +30,29 @@ def table_env(n_states: int, n_actions: int) -> types.SimpleNamespace:
 # ---------------------------------------------------------------- the auto budget, by hand
 
 @pytest.mark.parametrize("n_states, n_actions, steps", [
-    (500, 6, 600_000),  # Taxi-v4: 200 × 3000 pairs
-    (16, 4, 500_000),  # FrozenLake 4x4: 200 × 64 = 12_800, below the floor
-    (2_500, 1, 500_000),  # 200 × 2500: exactly the floor
-    (2_501, 1, 500_200),  # one pair more: 200 more steps
-    (10_000, 5, 10_000_000),  # 200 × 50_000: exactly the cap
-    (100_000, 4, 10_000_000),  # 80M, capped
+    (500, 6, 1_500_000),  # Taxi-v4: 500 × 3000 pairs
+    (16, 4, 1_000_000),  # FrozenLake 4x4: 500 × 64 = 32_000, below the floor
+    (2_000, 1, 1_000_000),  # 500 × 2000: exactly the floor
+    (2_001, 1, 1_000_500),  # one pair more: 500 more steps
+    (10_000, 2, 10_000_000),  # 500 × 20_000: exactly the cap
+    (100_000, 4, 10_000_000),  # 200M, capped
 ])
-def test_auto_steps_is_200_a_state_action_pair_between_500k_and_10m(n_states, n_actions, steps):
+def test_auto_steps_is_500_a_state_action_pair_between_1m_and_10m(n_states, n_actions, steps):
     assert TabularConfig.auto_steps(n_states, n_actions) == steps
 
 
 def test_resolve_auto_fills_only_an_auto_budget_and_says_so():
     cfg, note = TabularConfig().resolve_auto(table_env(500, 6))
-    assert cfg.total_steps == 600_000
-    assert note == "total_steps=600000 (auto: 200 × 500 states × 6 actions)"
+    assert cfg.total_steps == 1_500_000
+    assert note == "total_steps=1500000 (auto: 500 steps a pair × 500 states × 6 actions)"
     _, note = TabularConfig().resolve_auto(table_env(16, 4))
-    assert note == "total_steps=500000 (auto: 16 states × 4 actions, at least 500000)"
+    assert note == "total_steps=1000000 (auto: 16 states × 4 actions, at least 1000000)"
     _, note = TabularConfig().resolve_auto(table_env(100_000, 4))
     assert note == "total_steps=10000000 (auto: 100000 states × 4 actions, at most 10000000)"
     given = TabularConfig(total_steps=1234)
     assert given.resolve_auto(table_env(500, 6)) == (given, "")  # a given budget wins
     dp, note = TabularConfig(algo="value_iteration").resolve_auto(table_env(500, 6))
-    assert dp.total_steps == 600_000 and note == ""  # DP counts sweeps: nothing to tell
+    assert dp.total_steps == 1_500_000 and note == ""  # DP counts sweeps: nothing to tell
     box = types.SimpleNamespace(observation_space=gym.spaces.Box(-1, 1, (4,)),
                                 action_space=gym.spaces.Discrete(2))
     assert TabularConfig().resolve_auto(box) == (TabularConfig(), "")  # its check says why
@@ -60,9 +60,9 @@ def test_resolve_auto_fills_only_an_auto_budget_and_says_so():
 
 def test_configure_resolves_auto_once_and_flags_and_presets_win():
     cfg, note = pipeline.configure("q_learning", "Taxi-v4")
-    assert cfg.total_steps == 600_000
+    assert cfg.total_steps == 1_500_000
     assert note == ("no tuned preset for Taxi-v4: using the general defaults; "
-                    "total_steps=600000 (auto: 200 × 500 states × 6 actions)")
+                    "total_steps=1500000 (auto: 500 steps a pair × 500 states × 6 actions)")
     assert from_toml(TabularConfig, to_toml(cfg)) == cfg  # config.toml keeps the number
     cfg, note = pipeline.configure("sarsa", "Taxi-v4", flags={"steps": 1234})
     assert cfg.total_steps == 1234 and "auto" not in note
@@ -117,14 +117,14 @@ def mean_return(env: gym.Env, actions: np.ndarray, first_seed: int, episodes: in
 
 def test_taxi_without_a_preset_reaches_the_dp_optimum_and_the_budget_is_kept(tmp_path):
     outcome = ganghwa.train("q_learning", "Taxi-v4", seed=0, video=False, out=tmp_path)
-    assert "total_steps=600000 (auto" in outcome.note
+    assert "total_steps=1500000 (auto" in outcome.note
     evaluation = outcome.evaluation
-    assert evaluation["step"] == 600_000 and evaluation["episodes"] == 100
+    assert evaluation["step"] == 1_500_000 and evaluation["episodes"] == 100
     env = gym.make("Taxi-v4")
     optimum = mean_return(env, optimal_policy(env), evaluation["seed"], 100)
     assert 7 < optimum < 9  # 20 for the drop-off, minus about 13 moves on average
     assert evaluation["mean"] >= optimum - 1, (evaluation["mean"], optimum)
     # the run folder holds the concrete budget: resume has nothing left to do
-    assert pipeline.read_config(outcome.run).total_steps == 600_000
+    assert pipeline.read_config(outcome.run).total_steps == 1_500_000
     done = pipeline.prepare_resume(outcome.path)
-    assert isinstance(done, str) and "already reached 600000 of 600000 steps" in done
+    assert isinstance(done, str) and "already reached 1500000 of 1500000 steps" in done
