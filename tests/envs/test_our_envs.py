@@ -235,3 +235,19 @@ def test_car_racing_action_table_and_negative_reward_stop():
         if truncated:
             break
     assert run == 7 and info["negative_reward_stop"]
+
+
+def test_a_350_by_350_gridworld_frame_stays_small_and_its_model_is_refused_in_one_line():
+    """48-pixel cells would make each video frame of this grid 847 MB, and the dense DP model
+    (S, A, S) about 30 TB: the frame is bounded, the model is refused before it is allocated."""
+    from ganghwa.algos.tabular import model_arrays
+
+    desc = ["S" + "." * 349] + ["." * 350] * 348 + ["." * 349 + "G"]
+    env = GridWorld(desc=desc, render_mode="rgb_array")
+    env.reset(seed=0)
+    frame = env.render()
+    assert frame.shape[0] <= 1024 and frame.shape[1] <= 1024 and frame.shape[2] == 3
+    assert (frame == (40, 90, 200)).all(axis=2).any()  # the agent is drawn
+    n = 350 * 350
+    with pytest.raises(GanghwaError, match="dense transition model of 122,500 states"):
+        model_arrays(env.unwrapped.P, n, 4)

@@ -10,6 +10,9 @@ import gymnasium as gym
 import numpy as np
 
 CELL = 48
+MIN_DETAIL = 6
+"""Cells smaller than this many pixels (big grids in bounded frames) get no grid lines, and
+their discs fill the cell."""
 COLORS = {
     "empty": (245, 245, 240), "wall": (60, 60, 60), "trap": (220, 80, 70),
     "goal": (90, 190, 100), "start": (190, 215, 240), "agent": (40, 90, 200),
@@ -20,18 +23,23 @@ COLORS = {
 def grid_image(cell_colors: np.ndarray, cell: int = CELL) -> np.ndarray:
     """(rows, cols, 3) uint8 colours -> an (rows*cell, cols*cell, 3) frame with grid lines."""
     img = np.repeat(np.repeat(cell_colors, cell, axis=0), cell, axis=1).astype(np.uint8)
-    img[::cell, :] = COLORS["line"]
-    img[:, ::cell] = COLORS["line"]
+    if cell >= MIN_DETAIL:  # lines on cells of a few pixels would hide the cells
+        img[::cell, :] = COLORS["line"]
+        img[:, ::cell] = COLORS["line"]
     return img
 
 
 def draw_disc(img: np.ndarray, row: int, col: int, color: tuple[int, int, int],
               cell: int = CELL, radius: float = 0.35) -> None:
     """A filled circle centred in cell (row, col), in place."""
+    block = img[row * cell:(row + 1) * cell, col * cell:(col + 1) * cell]
+    if cell < MIN_DETAIL:  # too small for a round disc: fill the cell
+        block[...] = color
+        return
     yy, xx = np.ogrid[:cell, :cell]
     c = (cell - 1) / 2
     mask = (yy - c) ** 2 + (xx - c) ** 2 <= (radius * cell) ** 2
-    img[row * cell:(row + 1) * cell, col * cell:(col + 1) * cell][mask] = color
+    block[mask] = color
 
 
 class Renderer:
