@@ -24,7 +24,7 @@ import torch
 GANGHWA = str(Path(sys.executable).parent / "ganghwa")
 ENV = {**os.environ, "SDL_VIDEODRIVER": "dummy", "COLUMNS": "120"}
 QUIET = ["--no-progress", "--no-video"]
-SMALL_DQN = ["--set", "hidden=32,32", "learning_starts=300", "train_freq=4", "gradient_steps=1",
+SMALL_DQN = ["--set", "hidden=32,32", "learning_starts=300", "train_freq=8", "gradient_steps=1",
              "eval_every=0", "checkpoint_every=1000000", "target_update_interval=200",
              "final_eval_episodes=2"]
 

@@ -44,11 +44,10 @@ def kill_first_worker_after(agent: A3C, step: int, pids: list[int]) -> threading
     return thread
 
 
-@pytest.mark.parametrize("backend", ["local", "ray"])
-def test_a3c_solves_cartpole(backend, request):
-    if backend == "ray":
-        request.getfixturevalue("local_ray")
-    agent = A3C(config=tuned(backend=backend))
+def test_a3c_solves_cartpole():
+    """On local workers; the learner is the same on Ray actors, whose start, restart and
+    shutdown the killed-worker test and tests/faults/test_workers.py cover."""
+    agent = A3C(config=tuned(backend="local"))
     agent.learn(300_000)
     assert agent.stop_reason == "solved" and agent.best_score >= 475
 
