@@ -571,7 +571,8 @@ class TabularConfig(ExplorationConfig, BaseConfig):
     num_envs: int = hp(1, "number of envs: one", ge=1, le=1, hint="tabular methods step one env")
     eval_every: int = hp(0, "greedy evaluation every N env steps (keeps best.pt); 0 = off: "
                          "best.pt is the final policy, the one the annealed ε and α lead to")
-    final_eval_episodes: int = hp(100, "episodes of the greedy evaluation at the end (eval.json)")
+    final_eval_episodes: int = hp(100, "episodes of the greedy evaluation at the end (eval.json)",
+                                  ge=1)
     checkpoint_every: int = hp(1_000_000, "write checkpoints/latest.pt every N env steps")
     alpha: float = hp(0.2, "step size α of the updates", gt=0)
     alpha_end: float | None = hp(0.01, "anneal α linearly to this over total_steps; none = "

@@ -16,6 +16,7 @@ per episode, not a formatted line.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import math
@@ -209,7 +210,11 @@ class Logger:
 
     def _show(self, done: int, stats: str, now: float) -> None:
         if self._display is not None:
-            self._display.show(done, stats)
+            try:
+                self._display.show(done, stats)
+            except OSError:  # nowhere to show it any more: train on, the files still matter
+                self._display = None
+                return
             self._next_show = now + self._display.interval
 
     def generation(self, generation: int, step: int, fitness: Any) -> None:
@@ -238,7 +243,10 @@ class Logger:
 
     def message(self, text: str) -> None:
         if self._display is not None:
-            self._display.message(text)
+            try:
+                self._display.message(text)
+            except OSError:  # nowhere to show it any more (SIGHUP, a closed pipe)
+                self._display = None
 
     def flush(self) -> None:
         """Push the CSV rows to the file (before a checkpoint, which a resume cuts back to)."""
@@ -258,7 +266,8 @@ class Logger:
                 seconds = time.perf_counter() - self._call_t0
                 stats = self._stats((done - self._start_step) / seconds if seconds > 0 else 0.0)
             display, self._display = self._display, None
-            display.close(done, stats)
+            with contextlib.suppress(OSError):  # a hung-up terminal: the files still matter
+                display.close(done, stats)
         if self._csv_file is not None:
             self._csv_file.close()
             self._csv_file = None

@@ -77,7 +77,7 @@ def configure(algo: str, env: str | None = None, preset: str | None = None,
         warn(f"--{flag} {values[key]} and --set {key}={given[key]} both set {key}; using "
              f"{key}={given[key]} (--set wins)")
     cfg, note = resolve(spec.config, spec.preset_sections, spec.name,
-                        env or spec.config().env_id, preset, values, overrides or {},
+                        env or spec.config().env_id, preset, values, given,
                         default_preset=default_preset)
     resolve_auto = getattr(cfg, "resolve_auto", None)  # settings sized to the env (tabular)
     if resolve_auto is not None:
@@ -92,13 +92,13 @@ def configure(algo: str, env: str | None = None, preset: str | None = None,
     return cfg, note
 
 
-def check_env(cfg: BaseConfig, try_steps: bool = True) -> tuple[gym.Space, gym.Space]:
+def check_env(cfg: BaseConfig) -> tuple[gym.Space, gym.Space]:
     """The env, built once and checked against the algorithm before anything is written; its
     spaces are handed to the agent, which then builds no env of its own to learn them.
 
-    `try_steps` also resets it and takes one step, so that an env whose observations do not
-    fit its observation_space, or whose reset or step raises, fails here in one line and not
-    in the middle of training.
+    It is also reset and stepped once, so that an env whose observations do not fit its
+    observation_space, or whose reset or step raises, fails here in one line and not in the
+    middle of training.
     """
     from ganghwa.envs import make_env
     from ganghwa.envs.guard import EnvError
@@ -107,14 +107,13 @@ def check_env(cfg: BaseConfig, try_steps: bool = True) -> tuple[gym.Space, gym.S
     env = make_env(cfg.env_id, env_kwargs=cfg.env_kwargs)
     try:
         get_algo(cfg.algo).check_env(cfg.env_id, env, cfg)
-        if try_steps:
-            try:
-                obs, _ = env.reset(seed=cfg.seed)
-                check_observation(cfg.env_id, "reset()", obs, env.observation_space)
-                obs, *_ = env.step(env.action_space.sample())
-                check_observation(cfg.env_id, "step()", obs, env.observation_space)
-            except EnvError as e:  # found before anything is written: bad input
-                raise GanghwaError(str(e)) from None
+        try:
+            obs, _ = env.reset(seed=cfg.seed)
+            check_observation(cfg.env_id, "reset()", obs, env.observation_space)
+            obs, *_ = env.step(env.action_space.sample())
+            check_observation(cfg.env_id, "step()", obs, env.observation_space)
+        except EnvError as e:  # found before anything is written: bad input
+            raise GanghwaError(str(e)) from None
         if env.spec is None or env.spec.max_episode_steps is None:
             from ganghwa.errors import warn
             from ganghwa.evaluation import EPISODE_STEP_CAP
@@ -148,15 +147,19 @@ def train_run(cfg: BaseConfig, out: str | Path = "runs", progress: bool = False,
               note: str = "", on_start: Any = None) -> Outcome:
     """Check the env, make the run folder, build the agent and run it to the end."""
     spaces = check_env(cfg)
-    warn_about(cfg, spaces)
+    warn_about(cfg)
     agent = build_agent(cfg, spaces)
     run = create_run(cfg, out)
     if on_start is not None:
-        on_start(run)
+        try:
+            on_start(run)
+        except BaseException:
+            run.remove()
+            raise
     return execute(agent, run, progress, note, fresh=True)
 
 
-def warn_about(cfg: BaseConfig, spaces: tuple[gym.Space, gym.Space]) -> None:
+def warn_about(cfg: BaseConfig) -> None:
     """One line each for settings that will run but not as the user likely means."""
     from ganghwa.errors import warn
 

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import errno
 import fcntl
@@ -30,6 +31,14 @@ class DiskFull(GanghwaError):
 
 
 def _umask() -> int:
+    """The process's umask, read from /proc where Linux shows it (setting it to read it back,
+    the portable way, races with other threads)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
@@ -75,19 +84,22 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         raise
 
 
-def write_error(e: OSError, path: Path, size: int) -> GanghwaError:
+def write_error(e: OSError, path: Path, size: int, atomic: bool = True) -> GanghwaError:
     """One line for a write that failed: a full disk with the space needed (`size` bytes, 0
-    when unknown), or the reason."""
+    when unknown), or the reason. Only an `atomic` write (temp file, rename) keeps the file
+    it would have replaced; an append (progress.csv) may have left part of a row."""
     from ganghwa.resources import human_bytes
 
     if e.errno in (errno.ENOSPC, errno.EDQUOT):
-        kept = "the previous version is kept; " if path.exists() else ""
+        kept = "the previous version is kept; " if atomic and path.exists() else ""
         need = f" ({human_bytes(size)})" if size else ""
         more = "at least that much" if size else "some space"
         return DiskFull(f"no space left on the device of {path.parent} to write {path.name}"
                         f"{need}; {kept}free {more} and run again")
     reason = e.strerror or type(e).__name__
-    return GanghwaError(f"cannot write {path} ({reason}); pick a folder you can write to")
+    fix = ("; pick a folder you can write to" if e.errno in
+           (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOTDIR) else "")
+    return GanghwaError(f"cannot write {path} ({reason}){fix}")
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -116,8 +128,11 @@ class Run:
         try:
             Path(parent).mkdir(parents=True, exist_ok=True)
             path.mkdir()
-        except FileExistsError:  # another process took the name between exists() and mkdir()
-            return cls.create(parent, algo, env_id, seed)
+        except FileExistsError:
+            if not path.exists() or not Path(parent).is_dir():  # --out names a file
+                raise GanghwaError(f"cannot create a run folder in {parent} (it is a file); "
+                                   "pass --out with a folder") from None
+            return cls.create(parent, algo, env_id, seed)  # another process took the name
         except OSError as e:
             reason = e.strerror or type(e).__name__
             raise GanghwaError(f"cannot create a run folder in {parent} ({reason}); pass "
@@ -175,10 +190,11 @@ class Run:
             os.close(fd)
             raise GanghwaError(f"{self.path} is in use by {holder}; wait for it to end or stop "
                                "it, then run this again") from None
-        os.ftruncate(fd, 0)
-        command = " ".join(Path(a).name if i == 0 else a for i, a in enumerate(sys.argv[:4]))
-        os.write(fd, f"process {os.getpid()} ({command})\n".encode())
         self._lock_fd: int | None = fd
+        command = " ".join(Path(a).name if i == 0 else a for i, a in enumerate(sys.argv[:4]))
+        with contextlib.suppress(OSError):  # who holds it, for a second process: best effort
+            os.ftruncate(fd, 0)
+            os.write(fd, f"process {os.getpid()} ({command})\n".encode())
         self.remove_temp_files()
 
     def unlock(self) -> None:
@@ -187,14 +203,12 @@ class Run:
             os.close(fd)  # closing releases the flock
             self._lock_fd = None
 
-    def remove_temp_files(self) -> list[Path]:
-        """The atomic writer's leftovers (`.latest.pt.*.tmp`, up to the size of a checkpoint)."""
-        removed = []
-        for folder in (self.path, self.path / "checkpoints"):
-            for tmp in folder.glob(f".*{TEMP_SUFFIX}"):
-                tmp.unlink(missing_ok=True)
-                removed.append(tmp)
-        return removed
+    def remove_temp_files(self) -> None:
+        """The atomic writer's leftovers in checkpoints/ (`.latest.pt.*.tmp`, up to the size of
+        a checkpoint). Only the lock holder writes there; the folder's own files (curve.png)
+        may be written by a `ganghwa plot` that takes no lock, so their temps are left."""
+        for tmp in (self.path / "checkpoints").glob(f".*{TEMP_SUFFIX}"):
+            tmp.unlink(missing_ok=True)
 
     def remove(self) -> None:
         """Delete the folder (a start that failed before its first checkpoint)."""

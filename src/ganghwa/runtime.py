@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from ganghwa.errors import GanghwaError
+from ganghwa.ray_setup import STOP_SIGNALS  # the one list; workers ignore the same ones
 
 
 def seed_everything(seed: int) -> None:
@@ -53,15 +54,14 @@ def set_threads(requested: int = 0) -> int:
     return threads
 
 
-STOP_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
-"""Ctrl-C, what `kill`, `docker stop` and cluster schedulers send, and a dropped SSH session:
-each stops a run at a consistent point and saves it."""
 
 
 class InterruptFlag:
     """The first stop signal asks the loop to stop at a consistent point and save; a second
-    one aborts (KeyboardInterrupt). `signal` names the one that came, for the exit code and
-    the message."""
+    Ctrl-C aborts (KeyboardInterrupt). A repeated SIGTERM or SIGHUP does not: a dropped SSH
+    session sends SIGHUP twice (the shell's, then the kernel's). A signal the process was
+    started with ignored (`nohup` ignores SIGHUP) stays ignored. `signal` names the one that
+    came, for the exit code and the message."""
 
     def __init__(self, enabled: bool):
         self.flag = False
@@ -70,16 +70,19 @@ class InterruptFlag:
         if enabled and threading.current_thread() is threading.main_thread():
             for name in STOP_SIGNALS:
                 number = getattr(signal, name, None)
-                if number is not None:
-                    self._previous[number] = signal.signal(number, self._handle)
+                if number is None or signal.getsignal(number) == signal.SIG_IGN:
+                    continue
+                self._previous[number] = signal.signal(number, self._handle)
 
     def _handle(self, signum: int, frame: Any) -> None:
         if self.flag:
-            raise KeyboardInterrupt
+            if signum == signal.SIGINT:
+                raise KeyboardInterrupt
+            return
         self.flag = True
         self.signal = signal.Signals(signum).name
 
     def restore(self) -> None:
         for number, previous in self._previous.items():
-            signal.signal(number, previous)
+            signal.signal(number, signal.SIG_DFL if previous is None else previous)
         self._previous = {}

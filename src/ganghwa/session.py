@@ -67,7 +67,7 @@ class Session:
         try:
             self.logger.flush()
         except OSError as e:
-            raise write_error(e, self.run.progress_path, 0) from None
+            raise write_error(e, self.run.progress_path, 0, atomic=False) from None
         checkpoint.save(self.agent, self.run.latest, full=True)
         seconds = float(self.agent.config.checkpoint_seconds)
         self._next_save = time.monotonic() + seconds if seconds else float("inf")
@@ -104,7 +104,8 @@ def learning_session(agent: Agent, run: Run | None, total_steps: int, progress: 
             logger.close(agent.step if done is None else None)
         except OSError as e:  # the CSV's last rows on a full disk: report it, unless the
             if not failed:    # loop already failed (its error says more)
-                raise write_error(e, run.progress_path if run else Path("."), 0) from None
+                where = run.progress_path if run else Path(".")
+                raise write_error(e, where, 0, atomic=False) from None
     if run is not None:
         checkpoint.save(agent, run.latest, full=True)
         if not cfg.eval_every or not run.best.exists():

@@ -293,6 +293,10 @@ def test_an_out_folder_that_cannot_be_written(tmp_path):
                      "--out", "a_file/runs", cwd=tmp_path)
     assert result.returncode == 2
     one_line_error(result, "cannot create a run folder in a_file/runs", "--out")
+    result = ganghwa("train", "q_learning", "FrozenLake-v1", "--steps", "100", *QUIET,
+                     "--out", "a_file", cwd=tmp_path)
+    assert result.returncode == 2
+    one_line_error(result, "cannot create a run folder in a_file (it is a file)")
 
     read_only = tmp_path / "ro"
     _mount_tmpfs(read_only, "1m", read_only=True)

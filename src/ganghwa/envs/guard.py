@@ -24,7 +24,7 @@ class EnvError(GanghwaError):
 
 class EnvGuard(gym.Wrapper):
     """Re-raises an exception of the env's reset/step as EnvError naming the env and the call,
-    and checks float observations for NaN and inf (about a microsecond a step)."""
+    and checks float observations for NaN and inf (a few microseconds a step)."""
 
     def __init__(self, env: gym.Env, env_id: str):
         super().__init__(env)

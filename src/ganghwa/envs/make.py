@@ -109,10 +109,12 @@ _SKIP = {"env", "spec", "metadata", "render_mode", "screen", "clock", "isopen", 
 
 
 def _layers(env: gym.Env) -> list[Any]:
+    """The wrappers and the core env, outermost first; EnvGuard holds no state and is left
+    out, so that snapshots taken before it existed still line up."""
     layers = [env]
     while isinstance(layers[-1], gym.Wrapper):
         layers.append(layers[-1].env)
-    return layers
+    return [layer for layer in layers if not isinstance(layer, EnvGuard)]
 
 
 def _to_portable(value: Any) -> Any:
