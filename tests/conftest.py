@@ -17,3 +17,27 @@ def local_ray():
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield ray
     ray.shutdown()
+
+
+# The longest tests (tens of seconds each; `pytest --durations=40` lists them), so that each of
+# the two test processes starts on half of them and the quick ones fill in at the end. With
+# pytest-xdist's worksteal, each process first gets one contiguous half of the collected list;
+# a long test left at the end of a half would run alone while the other process idles.
+LONG = ("test_readme.py::test_code_block_runs", "test_every_stop_signal",
+        "test_deep_sarsa_reaches", "solves_cartpole", "survives_a_killed_worker",
+        "test_a3c_trains_with_local_workers", "test_sigterm_on_ray",
+        "test_python_run_folder_is_a_cli_run_folder", "test_train_writes_the_whole_run_folder",
+        "test_ga_trains_through_the_cli", "test_dqn_trains_a_cnn", "test_dqn_learns_snake",
+        "test_dueling_double_switches", "test_an_env_error_in_a_worker",
+        "test_a3c_divergence_names", "test_broken_logs_and_configs")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Deal the long tests alternately to the front of each half of the run order."""
+    long = [item for item in items if any(name in item.nodeid for name in LONG)]
+    if not long or len(items) < 2 * len(long):
+        return
+    short = [item for item in items if item not in set(long)]
+    first, second = long[0::2], long[1::2]
+    half = len(items) // 2
+    items[:] = [*first, *short[:half - len(first)], *second, *short[half - len(first):]]
