@@ -1,6 +1,8 @@
 """FusedStep against torch's reference (for-loop, unfused) Adam and AdamW."""
 
 import itertools
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -34,3 +36,29 @@ def test_fused_step_refuses_what_it_cannot_do():
     p = torch.nn.Parameter(torch.zeros(3))
     with pytest.raises(ValueError):
         FusedStep(torch.optim.Adam([p], foreach=True), p)
+
+
+def test_a_dqn_run_never_imports_torch_dynamo():
+    """torch.optim's constructor and state_dict import torch._dynamo (about 2 s) unless
+    fastpath.optim marks them; a DQN that learns and checkpoints must not pay it."""
+    code = ("import sys\nfrom ganghwa import DQN\n"
+            "m = DQN('CartPole-v1', seed=0, learning_starts=50, batch_size=16, hidden=[16])\n"
+            "m.learn(300)\nm.optimizer.load_state_dict(m.optimizer.state_dict())\n"
+            "m.optimizer.zero_grad()\nprint('torch._dynamo' in sys.modules)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-1] == "False"
+
+
+def test_the_probes_reference_is_adams_formula():
+    """Two steps of Adam worked by hand: g=1 then g=-1, lr=0.1, no decay, from p=0."""
+    from ganghwa.fastpath.optim import _adam_by_hand
+
+    p = torch.zeros(1, dtype=torch.float64)
+    grads = [torch.ones(1, dtype=torch.float64), -torch.ones(1, dtype=torch.float64)]
+    # t=1: m=0.1, v=0.001, m̂=1, v̂=1 -> p = -0.1/(1+1e-8)
+    # t=2: m=0.09-0.1=-0.01, v=0.000999+0.001=0.001999; m̂=-0.01/0.19, v̂=0.001999/0.001999=1
+    after = _adam_by_hand(p, grads, lr=0.1, decay=0.0, amsgrad=False, decoupled=False)
+    expected = -0.1 / (1 + 1e-8) + 0.1 * (0.01 / 0.19) / (1 + 1e-8)
+    assert after.item() == pytest.approx(expected, rel=1e-9)

@@ -11,6 +11,12 @@ other arguments, or have no kernel for a device (torch < 2.4 on the CPU) in the 
 installed. `fused_adam_reason` probes it once per process against torch's for-loop Adam;
 `make_adam` and `fused_step` use the probe and fall back to torch.optim's own step, with a
 one-line note on stderr, when it fails.
+
+Neither the probe nor FusedStep calls `Optimizer.step()`, and importing this module lets
+torch.optim's constructors and state_dict run without importing torch._dynamo
+(`_skip_dynamo_import`): that import alone took about 2 s of every `ganghwa train` process's
+start. An optimizer whose own `step()` runs (RMSprop, Adam over several tensors) still imports
+it at its first step.
 """
 
 from __future__ import annotations
@@ -38,13 +44,14 @@ class FusedStep:
         self.kernel = torch._fused_adamw_ if _decoupled(optimizer) else torch._fused_adam_
 
     def step(self) -> None:
-        state = self.optimizer.state.get(self.param)
-        if not state:  # the first step creates the state the way torch.optim does
-            self.optimizer.step()
-            return
         group = self.optimizer.param_groups[0]
-        assert self.param.grad is not None
         amsgrad = group["amsgrad"]
+        state = self.optimizer.state[self.param]
+        if not state:  # the state torch's fused Adam makes at its first step (Adam._init_group)
+            state["step"] = torch.zeros((), dtype=torch.float32, device=self.param.device)
+            for key in ("exp_avg", "exp_avg_sq", *(("max_exp_avg_sq",) if amsgrad else ())):
+                state[key] = torch.zeros_like(self.param, memory_format=torch.preserve_format)
+        assert self.param.grad is not None
         beta1, beta2 = group["betas"]
         state["step"].add_(1)
         self.kernel([self.param], [self.param.grad], [state["exp_avg"]], [state["exp_avg_sq"]],
@@ -75,25 +82,66 @@ def fused_adam_reason(device: torch.device | str, adamw: bool = False,
 def _probe(device: torch.device, adamw: bool, amsgrad: bool) -> str | None:
     cls = torch.optim.AdamW if adamw else torch.optim.Adam
     gen = torch.Generator().manual_seed(0)
-    start = torch.randn(8, generator=gen)
-    grads = [torch.randn(8, generator=gen) for _ in range(4)]
-    hyperparameters: dict[str, Any] = {"lr": 0.01, "amsgrad": amsgrad, "weight_decay": 0.01}
+    start = torch.randn(8, generator=gen, dtype=torch.float64)
+    grads = [torch.randn(8, generator=gen, dtype=torch.float64) for _ in range(4)]
+    lr, decay = 0.01, 0.01
     try:
-        fast = torch.nn.Parameter(start.clone().to(device))
-        reference = torch.nn.Parameter(start.clone().to(device))
-        stepper = FusedStep(cls([fast], fused=True, **hyperparameters), fast)
-        reference_optimizer = cls([reference], foreach=False, fused=False, **hyperparameters)
-        for grad in grads:  # the first step makes the state; the others are the kernel's
-            fast.grad, reference.grad = grad.clone().to(device), grad.clone().to(device)
+        fast = torch.nn.Parameter(start.float().to(device))
+        stepper = FusedStep(cls([fast], fused=True, lr=lr, amsgrad=amsgrad,
+                                weight_decay=decay), fast)
+        for grad in grads:
+            fast.grad = grad.float().to(device)
             stepper.step()
-            reference_optimizer.step()
-        error = (fast - reference).abs().max().item()
+        result = fast.detach().cpu().double()
     except Exception as e:  # missing (AttributeError), a new signature (TypeError), no kernel
         message = str(e).strip().splitlines()
         return f"{type(e).__name__}: {message[0][:80]}" if message else type(e).__name__
-    if not torch.allclose(fast, reference, rtol=1e-5, atol=1e-6):
-        return f"its step differs from the for-loop Adam's by {error:.1e}"
+    reference = _adam_by_hand(start, grads, lr, decay, amsgrad, decoupled=adamw)
+    error = (result - reference).abs().max().item()
+    if not torch.allclose(result, reference, rtol=1e-5, atol=1e-6):
+        return f"its step differs from Adam's formula by {error:.1e}"
     return None
+
+
+def _adam_by_hand(param: torch.Tensor, grads: list[torch.Tensor], lr: float, decay: float,
+                  amsgrad: bool, decoupled: bool, betas: tuple[float, float] = (0.9, 0.999),
+                  eps: float = 1e-8) -> torch.Tensor:
+    """Adam (Kingma and Ba, Algorithm 1, as torch.optim words it), in float64: the probe's
+    reference, computed without torch.optim (whose step imports torch._dynamo)."""
+    beta1, beta2 = betas
+    m = torch.zeros_like(param)
+    v = torch.zeros_like(param)
+    v_max = torch.zeros_like(param)
+    for t, grad in enumerate(grads, 1):
+        if decoupled:
+            param = param * (1 - lr * decay)
+        else:
+            grad = grad + decay * param
+        m = beta1 * m + (1 - beta1) * grad
+        v = beta2 * v + (1 - beta2) * grad * grad
+        v_max = torch.maximum(v_max, v)
+        denom = (v_max if amsgrad else v).sqrt() / (1 - beta2 ** t) ** 0.5 + eps
+        param = param - lr / (1 - beta1 ** t) * m / denom
+    return param
+
+
+def _skip_dynamo_import() -> None:
+    """Let torch.optim's constructor, state_dict, load_state_dict and zero_grad run without
+    importing torch._dynamo.
+
+    Why: torch wraps each in `torch._disable_dynamo`, whose first call imports torch._dynamo
+    (about 2 s of sympy and fx on this CPU) only to mark the method "not for torch.compile".
+    The wrapper keeps what it resolved on the function as `__dynamo_disable`; while dynamo is
+    not imported nothing is being compiled, so the function itself is the same. Once dynamo
+    is imported, torch's own resolution is left alone. A torch whose wrapper has changed gets
+    only an unused attribute.
+    """
+    if "torch._dynamo" in sys.modules:
+        return
+    for name in ("add_param_group", "state_dict", "load_state_dict", "zero_grad"):
+        function = getattr(getattr(torch.optim.Optimizer, name), "__wrapped__", None)
+        if function is not None and not hasattr(function, "__dynamo_disable"):
+            setattr(function, "__dynamo_disable", function)
 
 
 def make_adam(param: torch.Tensor, adamw: bool = False,
@@ -129,3 +177,6 @@ def _decoupled(optimizer: torch.optim.Optimizer) -> bool:
     """AdamW's decoupled weight decay: a flag of Adam's in newer torch, a class in older."""
     return bool(optimizer.param_groups[0].get("decoupled_weight_decay",
                                               isinstance(optimizer, torch.optim.AdamW)))
+
+
+_skip_dynamo_import()
