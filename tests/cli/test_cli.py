@@ -270,22 +270,22 @@ def test_ppo_preset_from_rl_zoo_runs_through_the_cli(tmp_path):
 
 def test_a3c_trains_with_local_workers_and_resumes(tmp_path):
     result = ganghwa("train", "a3c", "CartPole-v1", "--workers", "2", "--backend", "local",
-                     "--steps", "6000", "--no-video", "--no-progress", "--set",
-                     "eval_every=3000", "checkpoint_every=3000", cwd=tmp_path)
+                     "--steps", "3000", "--no-video", "--no-progress", "--set",
+                     "eval_every=1500", "checkpoint_every=1500", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     run = only_run(tmp_path / "runs")
     config = (run / "config.toml").read_text()
     assert "workers = 2" in config and 'backend = "local"' in config
     rows = progress_rows(run)
-    assert len(rows) > 50 and 3000 < int(rows[-1]["step"]) <= 6000 + 2 * 100
+    assert len(rows) > 50 and 1500 < int(rows[-1]["step"]) <= 3000 + 2 * 100
     assert torch.load(run / "checkpoints" / "latest.pt", weights_only=True)["counters"][
-        "step"] >= 6000
+        "step"] >= 3000
     assert not (run / "restarts.csv").exists()
-    result = ganghwa("resume", str(run), "--steps", "9000", "--no-video", "--no-progress",
+    result = ganghwa("resume", str(run), "--steps", "4500", "--no-video", "--no-progress",
                      cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     state = torch.load(run / "checkpoints" / "latest.pt", weights_only=True)
-    assert state["counters"]["step"] >= 9000
+    assert state["counters"]["step"] >= 4500
 
 
 @pytest.mark.parametrize("args,message", [

@@ -31,7 +31,7 @@ The rules, the same for both READMEs:
     eval_episodes=1` (an agent trained for 200 steps can play 10,000-step episodes: Corridor,
     CarRacing, LunarLander), and for `ganghwa train ga` also `generations=2 population=4
     elites=1` (LunarLander's preset keeps 5 elites, which need a population of 6);
-  - in python blocks, `.learn(N)` becomes `.learn(200)` and `steps=N` becomes `steps=200`.
+  - in python blocks, `.learn(N)` becomes `.learn(100)` and `steps=N` becomes `steps=100`.
 
 `pytest -s` prints each command's wall and CPU time, slowest first. The two CarRacing lines
 cost most (gymnasium draws each frame in about 15 ms, four frames an agent step), then A3C,
@@ -62,8 +62,8 @@ ROOT = Path(__file__).resolve().parents[2]
 READMES = ["README.md", "README.ko.md"]
 RUNNABLE = {"bash", "python"}
 LANGUAGES = RUNNABLE | {"text"}
-STEPS = "200"
-EVAL_SETTINGS = {"final_eval_episodes": "1", "eval_episodes": "1"}
+STEPS = "100"
+EVAL_SETTINGS = {"final_eval_episodes": "1", "eval_episodes": "1", "eval_every": "0"}
 GA_SETTINGS = {"generations": "2", "population": "4", "elites": "1"}
 TIMEOUT_S = 600
 TAIL = 6000  # characters of stdout and stderr shown for a failed command
@@ -154,7 +154,7 @@ def budget_bash(command: str) -> str:
 
 
 def budget_python(code: str) -> str:
-    """A python block with the test's small budget: `.learn(200)`, `steps=200`."""
+    """A python block with the test's small budget: `.learn(100)`, `steps=100`."""
     return STEPS_KW.sub(f"steps={STEPS}", LEARN.sub(f".learn({STEPS})", code))
 
 

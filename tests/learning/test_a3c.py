@@ -56,21 +56,21 @@ def test_a3c_solves_cartpole():
 def test_a3c_run_survives_a_killed_worker(backend, request, tmp_path):
     if backend == "ray":
         request.getfixturevalue("local_ray")
-    cfg = tuned(backend=backend, total_steps=30_000, stop_at=None, eval_every=0,
-                checkpoint_every=5_000)
+    cfg = tuned(backend=backend, total_steps=12_000, stop_at=None, eval_every=0,
+                checkpoint_every=4_000)
     run = Run.create(tmp_path, "a3c", cfg.env_id, cfg.seed)
     agent = A3C(config=cfg)
     killed: list[int] = []
-    thread = kill_first_worker_after(agent, 8_000, killed)
+    thread = kill_first_worker_after(agent, 4_000, killed)
     agent.learn(run=run)
     thread.join(timeout=5)
     assert killed, "the worker was never killed"
-    assert agent.step >= 30_000 and agent.restarts == 1
+    assert agent.step >= 12_000 and agent.restarts == 1
     with run.restarts_path.open() as f:
         rows = list(csv.DictReader(f))
-    assert len(rows) == 1 and rows[0]["worker"] == "0" and int(rows[0]["step"]) >= 8_000
+    assert len(rows) == 1 and rows[0]["worker"] == "0" and int(rows[0]["step"]) >= 4_000
     state = torch.load(run.latest, weights_only=True)
-    assert state["counters"]["step"] >= 30_000
+    assert state["counters"]["step"] >= 12_000
     restored = A3C(config=cfg)
     checkpoint.restore(restored, state)
     for name, tensor in restored.net.state_dict().items():

@@ -50,13 +50,13 @@ def test_dqn_learns_snake_from_features():
 
 def test_dqn_trains_a_cnn_from_carracing_frames():
     """A smoke run: frames in, a few hundred CNN updates, a finite loss, a policy that acts."""
-    model = DQN("ganghwa/CarRacing-v0", seed=0, total_steps=400, hidden=(64,), batch_size=16,
+    model = DQN("ganghwa/CarRacing-v0", seed=0, total_steps=200, hidden=(64,), batch_size=16,
                 buffer_size=2_000, learning_starts=100, train_freq=2, eval_every=0,
-                env_kwargs={"max_episode_steps": 50})
+                env_kwargs={"max_episode_steps": 25})
     assert model.q_net.is_image and model.replay_buffer.__class__.__name__ == \
         "FrameReplayBuffer"
     model.learn()
-    assert model.updates >= 140 and model.episode >= 5  # 50-step episodes
+    assert model.updates >= 45 and model.episode >= 5  # 25-step episodes
     obs = np.zeros((4, 84, 84), np.uint8)
     action, _ = model.predict(obs)
     assert 0 <= int(action) < 5
