@@ -26,16 +26,17 @@ The rules, the same for both READMEs:
   working directory on sys.path, like the bash lines).
 - Small budgets, applied here and never by the library:
   - a `ganghwa train` line loses any `--steps N`, `--video`, `--no-video` and `--no-progress`
-    and ends in `--steps 200 --no-video --no-progress --set ...`;
+    and ends in `--steps 100 --no-video --no-progress --set ...`;
   - that one `--set` holds the line's own settings, then `final_eval_episodes=1
-    eval_episodes=1` (an agent trained for 200 steps can play 10,000-step episodes: Corridor,
-    CarRacing, LunarLander), and for `ganghwa train ga` also `generations=2 population=4
+    eval_episodes=1 eval_every=0` (an agent trained for 100 steps can play 10,000-step
+    episodes: Corridor, CarRacing, LunarLander; with no periodic evaluation the final policy
+    is evaluated once, for eval.json), and for `ganghwa train ga` also `generations=2 population=4
     elites=1` (LunarLander's preset keeps 5 elites, which need a population of 6);
   - in python blocks, `.learn(N)` becomes `.learn(100)` and `steps=N` becomes `steps=100`.
 
 `pytest -s` prints each command's wall and CPU time, slowest first. The two CarRacing lines
 cost most (gymnasium draws each frame in about 15 ms, four frames an agent step), then A3C,
-pixel Snake, LunarLander and the GA; every command also spends 2 to 3 s starting Python, torch
+pixel Snake, LunarLander and the GA; every command also spends 1 to 2 s starting Python, torch
 and Gymnasium.
 """
 
