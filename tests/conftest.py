@@ -29,7 +29,9 @@ LONG = ("test_readme.py::test_code_block_runs", "test_every_stop_signal",
         "test_python_run_folder_is_a_cli_run_folder", "test_train_writes_the_whole_run_folder",
         "test_ga_trains_through_the_cli", "test_dqn_trains_a_cnn", "test_dqn_learns_snake",
         "test_dueling_double_switches", "test_an_env_error_in_a_worker",
-        "test_a3c_divergence_names", "test_broken_logs_and_configs")
+        "test_a3c_divergence_names", "test_broken_logs_and_configs",
+        "test_on_ray_a_killed_workers_run", "test_a_sweep_stopped_by_ctrl_c",
+        "test_a_tuning_study_resumes")
 
 
 def pytest_collection_modifyitems(config, items):

@@ -1,4 +1,5 @@
-"""The `ganghwa` command: train | eval | record | plot | resume | solve | list.
+"""The `ganghwa` command: train | eval | record | plot | resume | solve | list, and sweep |
+compare | tune (cli_experiments.py).
 
 Bad input gets one line on stderr and exit code 2; nothing is written before the input is known
 to be good.
@@ -205,6 +206,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "(default: none, the env's own)")
     p.add_argument("--png", help="also write the value map to this PNG file (default: none)")
 
+    from ganghwa import cli_experiments
+
+    EPILOGS.update(cli_experiments.EPILOGS)
+    cli_experiments.add_parsers(add)
+
     p = add("list", "show algorithms, environments and presets")
     p.add_argument("--config", nargs="?", const="", default=None, metavar="ALGO",
                    help="list the settings of ALGO, or of every algorithm, with their defaults "
@@ -385,8 +391,15 @@ def cmd_solve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _experiment_commands() -> dict[str, Any]:
+    from ganghwa.cli_experiments import COMMANDS as experiment_commands
+
+    return experiment_commands
+
+
 COMMANDS = {"train": cmd_train, "eval": cmd_eval, "record": cmd_record, "plot": cmd_plot,
-            "resume": cmd_resume, "solve": cmd_solve, "list": cmd_list}
+            "resume": cmd_resume, "solve": cmd_solve, "list": cmd_list,
+            **_experiment_commands()}
 
 
 def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,

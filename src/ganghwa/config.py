@@ -348,6 +348,14 @@ def preset_names() -> list[str]:
 
 
 def load_preset(name: str) -> dict[str, Any]:
+    """A preset by name (presets/NAME.toml), or a preset file's path (`ganghwa tune`'s
+    best.toml, a copy of your own)."""
+    if name.endswith(".toml"):
+        try:
+            return parse_toml(Path(name).read_text(), name)
+        except (OSError, UnicodeDecodeError) as e:
+            raise GanghwaError(f"cannot read preset file {name} ({e}); pass a preset name or "
+                               "a .toml file") from None
     path = preset_dir() / f"{name}.toml"
     if not path.is_file():
         raise GanghwaError(f"unknown preset {name!r}.{did_you_mean(name, preset_names())} "

@@ -106,10 +106,12 @@ class _Evaluated(Protocol):
 
 
 def periodic_eval(policy: Policy, cfg: _Evaluated, step: int, run: Run | None, logger: Logger,
-                  best_score: float, save_best: Callable[[], None]) -> tuple[float, bool]:
+                  best_score: float, save_best: Callable[[], None]
+                  ) -> tuple[float, bool, float]:
     """A greedy evaluation during training: logs it, keeps best.pt through `save_best`.
 
-    Returns the new best score and whether `stop_at` was reached (the run then stops early).
+    Returns the new best score, whether `stop_at` was reached (the run then stops early) and
+    this evaluation's mean.
     """
     result = evaluate(policy, cfg.env_id, cfg.eval_episodes, cfg.seed + PERIODIC_EVAL_SEED,
                       cfg.env_kwargs)
@@ -124,4 +126,4 @@ def periodic_eval(policy: Policy, cfg: _Evaluated, step: int, run: Run | None, l
     if solved:
         logger.message(f"greedy evaluation mean {result.mean:.1f} ≥ stop_at {cfg.stop_at} at "
                        f"step {step}: stopping early")
-    return best_score, solved
+    return best_score, solved, result.mean

@@ -129,10 +129,10 @@ def build_agent(cfg: BaseConfig, spaces: tuple[gym.Space, gym.Space] | None = No
     return get_algo(cfg.algo).agent_class()(config=cfg, spaces=spaces)
 
 
-def create_run(cfg: BaseConfig, out: str | Path = "runs") -> Run:
+def create_run(cfg: BaseConfig, out: str | Path = "runs", name: str | None = None) -> Run:
     """A new run folder, locked by this process, holding the resolved config.toml (a folder
     that fails to be written is not left behind)."""
-    run = Run.create(Path(out), cfg.algo, cfg.env_id, cfg.seed)
+    run = Run.create(Path(out), cfg.algo, cfg.env_id, cfg.seed, name)
     try:
         atomic_write_text(run.config_path, to_toml(cfg))
     except BaseException:
@@ -144,12 +144,13 @@ def create_run(cfg: BaseConfig, out: str | Path = "runs") -> Run:
 # ---------------------------------------------------------------- training
 
 def train_run(cfg: BaseConfig, out: str | Path = "runs", progress: bool = False,
-              note: str = "", on_start: Any = None) -> Outcome:
-    """Check the env, make the run folder, build the agent and run it to the end."""
+              note: str = "", on_start: Any = None, name: str | None = None) -> Outcome:
+    """Check the env, make the run folder (`name`d, or by algo, env, seed and time), build
+    the agent and run it to the end."""
     spaces = check_env(cfg)
     warn_about(cfg)
     agent = build_agent(cfg, spaces)
-    run = create_run(cfg, out)
+    run = create_run(cfg, out, name)
     if on_start is not None:
         try:
             on_start(run)
@@ -201,7 +202,7 @@ def _execute(agent: Any, run: Run, progress: bool, note: str, fresh: bool) -> Ou
         raise
     if run.progress_path.exists():
         outcome.files["curve"] = plot_runs([run.path], run.curve_path)
-    if agent.stop_reason == "interrupted":
+    if agent.stop_reason in ("interrupted", "pruned"):
         return outcome
     pictures = getattr(agent, "pictures", None)
     if pictures is not None:
@@ -286,22 +287,24 @@ def read_config(run: Run) -> BaseConfig:
 
 
 def prepare_resume(run_arg: str | Path, steps: int | None = None,
-                   overrides: dict[str, str] | None = None, video: bool | None = None
-                   ) -> tuple[Run, Any] | str:
+                   overrides: dict[str, str] | None = None, video: bool | None = None,
+                   finish: bool = False) -> tuple[Run, Any] | str:
     """The run and its agent restored from latest.pt, ready for `execute`; or a sentence
-    saying why there is nothing to do (the budget is reached). The folder is locked from
-    here until `execute` returns: a second train or resume of it refuses."""
+    saying why there is nothing to do (the budget is reached), unless `finish`: then the agent
+    comes back anyway, for `execute` to write what a run killed after its last step lacks
+    (eval.json, the pictures). The folder is locked from here until `execute` returns: a
+    second train or resume of it refuses."""
     run = Run.open(run_arg)
     run.lock()
     try:
-        return _prepare_resume(run, steps, overrides, video)
+        return _prepare_resume(run, steps, overrides, video, finish)
     except BaseException:
         run.unlock()
         raise
 
 
 def _prepare_resume(run: Run, steps: int | None, overrides: dict[str, str] | None,
-                    video: bool | None) -> tuple[Run, Any] | str:
+                    video: bool | None, finish: bool = False) -> tuple[Run, Any] | str:
     from ganghwa import checkpoint
 
     cfg = read_config(run)
@@ -327,7 +330,7 @@ def _prepare_resume(run: Run, steps: int | None, overrides: dict[str, str] | Non
     agent_cls = get_algo(cfg.algo).agent_class()
     budget, counter = getattr(agent_cls, "budget", ("total_steps", "step"))
     done = state["counters"].get(counter, 0)
-    if done >= getattr(cfg, budget):
+    if done >= getattr(cfg, budget) and not finish:
         flag = "--steps N" if budget == "total_steps" else f"--set {budget}=N"
         run.unlock()
         return (f"{run.path} already reached {done} of {getattr(cfg, budget)} "

@@ -117,10 +117,12 @@ class Run:
         self.path = Path(path)
 
     @classmethod
-    def create(cls, parent: Path, algo: str, env_id: str, seed: int) -> Run:
-        """A new, locked run folder under `parent`."""
+    def create(cls, parent: Path, algo: str, env_id: str, seed: int,
+               name: str | None = None) -> Run:
+        """A new, locked run folder under `parent`, named `name` (a sweep's "tuned-s3") or
+        by algorithm, env, seed and time."""
         stamp = time.strftime("%Y%m%d-%H%M%S")
-        base = Path(parent) / f"{algo}-{_slug(env_id)}-s{seed}-{stamp}"
+        base = Path(parent) / (name or f"{algo}-{_slug(env_id)}-s{seed}-{stamp}")
         path, n = base, 1
         while path.exists():
             n += 1
@@ -132,7 +134,7 @@ class Run:
             if not path.exists() or not Path(parent).is_dir():  # --out names a file
                 raise GanghwaError(f"cannot create a run folder in {parent} (it is a file); "
                                    "pass --out with a folder") from None
-            return cls.create(parent, algo, env_id, seed)  # another process took the name
+            return cls.create(parent, algo, env_id, seed, name)  # another process took it
         except OSError as e:
             reason = e.strerror or type(e).__name__
             raise GanghwaError(f"cannot create a run folder in {parent} ({reason}); pass "

@@ -51,14 +51,18 @@ class Session:
             agent.stop_signal = self.interrupted.signal or ""
 
     def evaluate(self) -> None:
-        """A greedy evaluation now; keeps best.pt, and ends the run once `stop_at` is reached."""
+        """A greedy evaluation now; keeps best.pt, and ends the run once `stop_at` is reached,
+        or when the agent's `evaluation_hook(step, mean)` (a tuner's pruner) returns False."""
         agent, run = self.agent, self.run
-        agent.best_score, solved = periodic_eval(
+        agent.best_score, solved, mean = periodic_eval(
             lambda obs: agent.policy(obs, True), agent.config, agent.step, run, self.logger,
             agent.best_score, lambda: checkpoint.save(agent, run.best) if run else None)
         self.last_eval = agent.step
         if solved:
             agent.stop_reason = "solved"
+        hook = getattr(agent, "evaluation_hook", None)
+        if hook is not None and not hook(agent.step, mean):
+            agent.stop_reason = "pruned"
 
     def save_latest(self) -> None:
         """latest.pt, after flushing the CSV rows it covers."""

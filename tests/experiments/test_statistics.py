@@ -1,0 +1,106 @@
+"""compare's statistics against hand computations on fixed numbers, and the sweep's plan."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ganghwa.errors import GanghwaError
+from ganghwa.experiments import compare
+from ganghwa.experiments.plan import parse_grid, parse_seeds, parse_variant, variants
+
+pytest.importorskip("rliable")
+
+
+def fake(label: str, finals: list[float], evaluations: list[list[tuple[int, float]]] | None = None
+         ) -> compare.Group:
+    runs = []
+    for i, final in enumerate(finals):
+        evals = evaluations[i] if evaluations else []
+        progress = {"step": [float(s) for s, _ in evals], "time": [s / 100 for s, _ in evals],
+                    "return": [m for _, m in evals]}
+        runs.append(compare.RunData(Path(f"{label}-s{i}"), {"seed": i}, final, evals, progress))
+    return compare.Group(label, runs)
+
+
+def test_iqm_and_its_ci_match_a_hand_computation():
+    # 8 seeds: IQM is the mean of the middle four, (3 + 4 + 5 + 6) / 4 = 4.5
+    scores = [8.0, 1.0, 7.0, 2.0, 6.0, 3.0, 5.0, 4.0]
+    groups = [fake("a", scores), fake("b", [10.0] * 4)]
+    rows = compare.statistics(groups, threshold=5.0, reps=4000)
+    a, b = rows
+    assert a["iqm"] == pytest.approx(4.5)
+    assert a["mean"] == pytest.approx(4.5) and a["std"] == pytest.approx(np.std(scores))
+    assert a["solved"] == 4 and b["solved"] == 4 and a["seeds"] == 8
+    # An independent percentile bootstrap of the IQM (numpy, resampling the 8 seeds): rliable's
+    # interval must agree within the Monte Carlo error of 4,000 resamples.
+    rng = np.random.default_rng(1)
+    draws = rng.choice(scores, size=(20_000, 8))
+    draws.sort(axis=1)
+    iqms = draws[:, 2:6].mean(axis=1)
+    low, high = np.percentile(iqms, [2.5, 97.5])
+    assert a["iqm_low"] == pytest.approx(low, abs=0.3)
+    assert a["iqm_high"] == pytest.approx(high, abs=0.3)
+    # every seed of b beats every seed of a: P(b > a) is 1, and so is its whole interval
+    assert b["p_improvement"] == 1.0 and b["p_low"] == 1.0 and b["p_high"] == 1.0
+    # identical scores: no spread, so the interval is the point
+    assert (b["iqm"], b["iqm_low"], b["iqm_high"]) == (10.0, 10.0, 10.0)
+
+
+def test_probability_of_improvement_counts_ties_as_half():
+    # P(X > Y) + P(X = Y) / 2 over all pairs: x = [1, 2], y = [1, 2] -> (0 + .5 + 1 + .5) / 4
+    rows = compare.statistics([fake("y", [1.0, 2.0]), fake("x", [1.0, 2.0])], None, reps=500)
+    assert rows[1]["p_improvement"] == pytest.approx(0.5)
+    assert rows[0]["solved"] is None
+
+
+def test_steps_and_time_to_threshold_are_the_first_evaluation_that_reaches_it():
+    evals = [[(1000, 100.0), (2000, 480.0), (3000, 500.0)],
+             [(1000, 490.0), (2000, 200.0)],
+             [(1000, 10.0), (2000, 20.0)]]
+    rows = compare.statistics([fake("a", [500.0, 480.0, 20.0], evals)], 475.0, reps=200)
+    # seeds 0 and 1 reach 475 at steps 2000 and 1000: the median is 1500; seed 2 never does
+    assert rows[0]["steps_to_threshold"] == 1500 and rows[0]["reached_threshold"] == 2
+    assert rows[0]["seconds_to_threshold"] == pytest.approx(15.0)  # time = step / 100 above
+
+
+def test_groups_are_what_differs_between_configs_with_the_seed_pooled():
+    runs = [compare.RunData(Path(f"r{i}"), {"seed": i, "lr": lr, "gamma": 0.99,
+                                            "device": dev}, 1.0, [], {})
+            for i, (lr, dev) in enumerate([(1e-3, "cpu"), (1e-3, "cuda"), (5e-4, "cpu")])]
+    groups = compare.group(runs)
+    assert [g.label for g in groups] == ["lr=0.001", "lr=0.0005"]
+    assert [len(g.runs) for g in groups] == [2, 1]
+
+
+def test_seed_ranges_variants_and_grids():
+    assert parse_seeds("0-3") == [0, 1, 2, 3]
+    assert parse_seeds("0,3,7") == [0, 3, 7]
+    assert parse_seeds("0-1,5-6,1") == [0, 1, 5, 6]
+    v = parse_variant("small:preset=tuned hidden=64,64 lr=5e-4")
+    assert (v.name, v.preset, v.settings) == ("small", "tuned", {"hidden": "64,64",
+                                                                  "lr": "5e-4"})
+    assert parse_grid(["lr=1,2", "batch_size=3,4"]) == [
+        {"lr": "1", "batch_size": "3"}, {"lr": "1", "batch_size": "4"},
+        {"lr": "2", "batch_size": "3"}, {"lr": "2", "batch_size": "4"}]
+    names = [v.name for v in variants(["a:lr=1", "b:lr=2"], ["gamma=0.9,0.99"])]
+    assert names == ["a-gamma=0.9", "a-gamma=0.99", "b-gamma=0.9", "b-gamma=0.99"]
+    assert [v.name for v in variants([], ["lr=1,2"])] == ["lr=1", "lr=2"]
+
+
+@pytest.mark.parametrize("text", ["0-x", "5-2", "", "1,,2", "-3"])
+def test_a_malformed_seed_range_is_refused(text):
+    with pytest.raises(GanghwaError, match="is not a seed range"):
+        parse_seeds(text)
+
+
+@pytest.mark.parametrize("texts", [["lr"], ["lr=1,,2"], ["=1,2"], ["lr=1", "lr=2"]])
+def test_a_malformed_grid_is_refused(texts):
+    with pytest.raises(GanghwaError, match="--grid"):
+        parse_grid(texts)
+
+
+def test_no_variant_and_no_grid_is_one_default_variant():
+    assert [v.name for v in variants([], [])] == ["default"]
