@@ -32,6 +32,8 @@ The rules, the same for both READMEs:
     episodes: Corridor, CarRacing, LunarLander; with no periodic evaluation the final policy
     is evaluated once, for eval.json), and for `ganghwa train ga` also `generations=2 population=4
     elites=1` (LunarLander's preset keeps 5 elites, which need a population of 6);
+  - a `ganghwa sweep` line runs seeds 0-1 with `--steps 100`, and a `ganghwa tune` line one
+    trial of one seed with `--steps 100` (its variants, grids and space as written);
   - in python blocks, `.learn(N)` becomes `.learn(100)` and `steps=N` becomes `steps=100`.
 
 `pytest -s` prints each command's wall and CPU time, slowest first. The two CarRacing lines
@@ -123,9 +125,12 @@ def bash_commands(block: Block) -> list[tuple[int, str]]:
 
 
 def budget_bash(command: str) -> str:
-    """A `ganghwa train` command with the test's small budget; any other command as it is."""
+    """A `ganghwa train`, `sweep` or `tune` command with the test's small budget; any other
+    command as it is."""
     tokens = shlex.split(command, comments=True)
     at = next((i for i, token in enumerate(tokens) if "=" not in token), len(tokens))
+    if tokens[at:at + 2] in (["ganghwa", "sweep"], ["ganghwa", "tune"]):
+        return budget_experiment(tokens, at)
     if tokens[at:at + 2] != ["ganghwa", "train"]:
         return command
     head, args = tokens[:at + 2], tokens[at + 2:]
@@ -152,6 +157,23 @@ def budget_bash(command: str) -> str:
         settings.update(GA_SETTINGS)
     return shlex.join([*head, *kept, "--steps", STEPS, "--no-video", "--no-progress",
                        "--set", *(f"{key}={value}" for key, value in settings.items())])
+
+
+def budget_experiment(tokens: list[str], at: int) -> str:
+    """`ganghwa sweep`: seeds 0-1, 100 steps a run; `ganghwa tune`: 1 trial of 1 seed, 100
+    steps. The variants, grids and the rest stay as written."""
+    replace = ({"--seeds": "0-1", "--steps": STEPS} if tokens[at + 1] == "sweep" else
+               {"--trials": "1", "--seeds": "1", "--steps": STEPS})
+    kept: list[str] = []
+    i = at
+    while i < len(tokens):
+        if tokens[i] in replace:
+            i += 2
+            continue
+        kept.append(tokens[i])
+        i += 1
+    extra = [item for flag, value in replace.items() for item in (flag, value)]
+    return shlex.join([*tokens[:at], *kept, *extra])
 
 
 def budget_python(code: str) -> str:

@@ -72,6 +72,10 @@ def find_runs(paths: list[str]) -> list[Path]:
                                "folders")
         if (path / "config.toml").is_file():
             found.append(path)
+        elif (path / "manifest.json").is_file():  # an experiment: its variants in order
+            from ganghwa.experiments.folder import manifest_tasks, run_dir
+
+            found.extend(run_dir(path, task) for task in manifest_tasks(path))
         else:
             found.extend(sorted(p.parent for p in path.glob("**/config.toml")))
     runs = [p for p in dict.fromkeys(found) if (p / "eval.json").is_file()]
@@ -212,34 +216,50 @@ def write_csv(rows: list[dict[str, Any]], path: Path) -> None:
 
 
 def curves(groups: list[Group], reps: int = 500, seed: int = 0
-           ) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """Per group: the env-step grid, the mean over seeds of each run's 20-episode running
-    mean return, and its 95% bootstrap CI (rliable, resampling runs at every point)."""
+           ) -> tuple[dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]], str]:
+    """Per group: an env-step grid, the mean over seeds and its 95% bootstrap CI (rliable,
+    resampling runs at every point), and what the curve is.
+
+    The curve is each run's periodic greedy evaluations (evaluations.csv), the figure its
+    solve is judged on. A run that stopped early (solved) keeps its last evaluation to the end
+    of the axis, and no run is drawn before its first point. Runs without evaluations fall
+    back to the 20-episode running mean of their training returns (exploration included)."""
     library, _ = rliable()
-    ends = [r.progress["step"][-1] for g in groups for r in g.runs if r.progress.get("step")]
+    runs = [r for g in groups for r in g.runs]
+    evaluated = all(r.evaluations for r in runs)
+    series = {id(r): _series(r, evaluated) for r in runs}
+    ends = [s[0][-1] for s in series.values() if len(s[0])]
     if not ends:
-        return {}
-    grid = np.linspace(0, min(ends), GRID)
+        return {}, ""
+    grid = np.linspace(0, max(ends), GRID)
     state = np.random.RandomState(seed)
     out = {}
     for g in groups:
-        lines = []
-        for r in g.runs:
-            steps = np.asarray(r.progress.get("step", []), dtype=float)
-            returns = np.asarray(r.progress.get("return", []), dtype=float)
-            if len(steps) == 0:
-                continue
-            window = min(20, len(returns))
-            smooth = np.convolve(returns, np.ones(window) / window, mode="full")[:len(returns)]
-            smooth[:window] = np.cumsum(returns[:window]) / np.arange(1, window + 1)
-            lines.append(np.interp(grid, steps, smooth))
+        lines = [np.interp(grid, *series[id(r)], left=np.nan) for r in g.runs
+                 if len(series[id(r)][0])]  # nothing before a run's first point
         if not lines:
             continue
-        data = np.array(lines)
-        mean, ci = library.get_interval_estimates({g.label: data}, lambda x: x.mean(axis=0),
-                                                  reps=reps, random_state=state)
+        mean, ci = library.get_interval_estimates({g.label: np.array(lines)},
+                                                  lambda x: x.mean(axis=0), reps=reps,
+                                                  random_state=state)
         out[g.label] = (grid, mean[g.label], ci[g.label])
-    return out
+    what = ("greedy evaluation mean (held after a run stops)" if evaluated else
+            "episode return (20-episode mean)")
+    return out, what
+
+
+def _series(run: RunData, evaluated: bool) -> tuple[np.ndarray, np.ndarray]:
+    if evaluated:
+        steps, means = zip(*run.evaluations, strict=True)
+        return np.asarray(steps, dtype=float), np.asarray(means, dtype=float)
+    steps = np.asarray(run.progress.get("step", []), dtype=float)
+    returns = np.asarray(run.progress.get("return", []), dtype=float)
+    if len(steps) == 0:
+        return steps, returns
+    window = min(20, len(returns))
+    smooth = np.convolve(returns, np.ones(window) / window, mode="full")[:len(returns)]
+    smooth[:window] = np.cumsum(returns[:window]) / np.arange(1, window + 1)
+    return steps, smooth
 
 
 def plot(groups: list[Group], path: Path, threshold: float | None, title: str) -> Path:
@@ -249,14 +269,15 @@ def plot(groups: list[Group], path: Path, threshold: float | None, title: str) -
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(8, 4.5))
-    for label, (grid, mean, ci) in curves(groups).items():
+    found, what = curves(groups)
+    for label, (grid, mean, ci) in found.items():
         (line,) = ax.plot(grid, mean, label=label)
         ax.fill_between(grid, ci[0], ci[1], color=line.get_color(), alpha=0.2)
     if threshold is not None:
         ax.axhline(threshold, color="grey", linestyle=":", linewidth=1,
                    label=f"threshold {threshold:g}")
     ax.set_xlabel("env steps")
-    ax.set_ylabel("episode return (20-episode mean)")
+    ax.set_ylabel(what)
     ax.set_title(f"{title}: mean over seeds, 95% bootstrap CI")
     ax.legend(fontsize=8)
     fig.tight_layout()
