@@ -250,16 +250,16 @@ def curves(groups: list[Group], reps: int = 500, seed: int = 0
 
 def _series(run: RunData, evaluated: bool) -> tuple[np.ndarray, np.ndarray]:
     if evaluated:
-        steps, means = zip(*run.evaluations, strict=True)
-        return np.asarray(steps, dtype=float), np.asarray(means, dtype=float)
-    steps = np.asarray(run.progress.get("step", []), dtype=float)
+        at = np.array([step for step, _ in run.evaluations], dtype=float)
+        return at, np.array([mean for _, mean in run.evaluations], dtype=float)
+    at = np.asarray(run.progress.get("step", []), dtype=float)
     returns = np.asarray(run.progress.get("return", []), dtype=float)
-    if len(steps) == 0:
-        return steps, returns
+    if len(at) == 0:
+        return at, returns
     window = min(20, len(returns))
     smooth = np.convolve(returns, np.ones(window) / window, mode="full")[:len(returns)]
     smooth[:window] = np.cumsum(returns[:window]) / np.arange(1, window + 1)
-    return steps, smooth
+    return at, smooth
 
 
 def plot(groups: list[Group], path: Path, threshold: float | None, title: str) -> Path:
