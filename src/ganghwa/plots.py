@@ -89,7 +89,7 @@ def plot_runs(run_dirs: list[Path], out: Path, window: int = 100) -> Path:
     for ax in axes[:, 0]:
         ax.grid(alpha=0.3)
     axes[-1, 0].set_xlabel("env steps")
-    return _save(fig, Path(out))
+    return save_png(fig, Path(out))
 
 
 def _metric_columns(progress: list[dict[str, np.ndarray]]) -> list[str]:
@@ -119,7 +119,7 @@ def plot_generations(run_dirs: list[Path], progress: list[dict[str, np.ndarray]]
     ax.set_ylabel("fitness (mean return over k episodes)")
     ax.legend(loc="lower right", fontsize=8)
     ax.grid(alpha=0.3)
-    return _save(fig, Path(out))
+    return save_png(fig, Path(out))
 
 
 # ---------------------------------------------------------------- legend labels
@@ -210,7 +210,7 @@ def _folder_label(run_dir: Path) -> str:
     return re.sub(r"-\d{8}-\d{6}(-\d+)?$", "", run_dir.name) or run_dir.name
 
 
-def _save(fig: Figure, out: Path) -> Path:
+def save_png(fig: Figure, out: Path) -> Path:
     """PNG through a buffer and an atomic rename; the figure is closed."""
     fig.tight_layout()
     fig.set_layout_engine(None)  # with the layout's engine left set, savefig draws twice
@@ -271,7 +271,7 @@ def plot_value_map(values: np.ndarray, cells: np.ndarray, arrows: list[str], out
     fontsize = 10
     width_chars = int(0.9 * fig.get_figwidth() * 72 / (0.6 * fontsize))
     fig.suptitle(textwrap.fill(title, max(20, width_chars)), fontsize=fontsize)
-    return _save(fig, Path(out))
+    return save_png(fig, Path(out))
 
 
 def text_colors(rgba: np.ndarray) -> np.ndarray:

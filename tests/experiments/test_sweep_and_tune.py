@@ -11,10 +11,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+
+from tests.faults.test_runs import wait_for
 
 pytest.importorskip("optuna")
 pytest.importorskip("rliable")
@@ -28,15 +29,6 @@ FAST = ["q_learning", "FrozenLake-v1"]
 def ganghwa(*args: str, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     return subprocess.run([GANGHWA, *args], cwd=cwd, capture_output=True, text=True,
                           timeout=timeout, env=ENV)
-
-
-def wait_for(predicate, timeout: float = 120, what: str = "") -> None:  # type: ignore[no-untyped-def]
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def steps_of(run: Path) -> list[int]:

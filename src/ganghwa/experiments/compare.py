@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from ganghwa.errors import GanghwaError
-from ganghwa.run import Run, atomic_write_bytes, atomic_write_text, read_progress, read_rows
+from ganghwa.run import Run, atomic_write_text, read_progress, read_rows
 
 IGNORED = {"seed", "device", "video", "threads", "checkpoint_every", "checkpoint_seconds"}
 """Config fields that never make two runs different experiments."""
@@ -280,12 +280,9 @@ def plot(groups: list[Group], path: Path, threshold: float | None, title: str) -
     ax.set_ylabel(what)
     ax.set_title(f"{title}: mean over seeds, 95% bootstrap CI")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110)
-    plt.close(fig)
-    atomic_write_bytes(path, buffer.getvalue())
-    return path
+    from ganghwa.plots import save_png
+
+    return save_png(fig, path)
 
 
 def compare(paths: list[str], threshold: float | None = None, out: str | None = None

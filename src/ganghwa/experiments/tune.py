@@ -22,7 +22,6 @@ RL-Zoo scores a trial on one seed by default; its users have asked for more (rl-
 from __future__ import annotations
 
 import contextlib
-import io
 import math
 import tomllib
 from dataclasses import dataclass, fields
@@ -30,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from ganghwa.errors import GanghwaError
-from ganghwa.run import atomic_write_bytes, atomic_write_text
+from ganghwa.run import atomic_write_text
 
 SPACES = Path(__file__).parent / "spaces"
 DEFAULT_SEEDS = 2
@@ -270,12 +269,9 @@ def plot_study(study: Any, path: Path) -> Path | None:
         names = list(found)[::-1]
         importance.barh(names, [found[n] for n in names])
     importance.set_title("parameter importances (PED-ANOVA)")
-    fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110)
-    plt.close(fig)
-    atomic_write_bytes(path, buffer.getvalue())
-    return path
+    from ganghwa.plots import save_png
+
+    return save_png(fig, path)
 
 
 def summary(study: Any) -> dict[str, Any]:
