@@ -223,7 +223,7 @@ def test_jupyter_line_is_plain_text_to_ipython(monkeypatch):
 def figures(monkeypatch):
     """The figures plot_runs would have saved."""
     captured = []
-    monkeypatch.setattr(plots, "_save", lambda fig, out: captured.append(fig) or out)
+    monkeypatch.setattr(plots, "save_png", lambda fig, out: captured.append(fig) or out)
     yield captured
     for fig in captured:
         plt.close(fig)
@@ -344,8 +344,8 @@ def _value_map(tmp_path, rows, cols, title):
 
 def test_value_map_title_is_inside_the_picture(tmp_path, monkeypatch):
     kept = []
-    save = plots._save
-    monkeypatch.setattr(plots, "_save", lambda fig, out: kept.append(fig) or save(fig, out))
+    save = plots.save_png
+    monkeypatch.setattr(plots, "save_png", lambda fig, out: kept.append(fig) or save(fig, out))
     title = "policy_iteration on FrozenLake-v1, γ=0.99 (123 sweeps): V(s) and the greedy action"
     _value_map(tmp_path, 4, 4, title)
     fig = kept[0]
@@ -360,7 +360,7 @@ def test_value_map_title_is_inside_the_picture(tmp_path, monkeypatch):
 
 def test_a_small_value_map_labels_every_cell(tmp_path, monkeypatch):
     kept = []
-    monkeypatch.setattr(plots, "_save", lambda fig, out: kept.append(fig) or out)
+    monkeypatch.setattr(plots, "save_png", lambda fig, out: kept.append(fig) or out)
     _value_map(tmp_path, 3, 5, "t")
     texts = [t.get_text() for t in kept[0].axes[0].texts]
     plt.close(kept[0])
@@ -377,8 +377,8 @@ def test_a_350_by_350_value_map_is_bounded_in_pixels_time_and_memory(tmp_path, m
     from PIL import Image
 
     kept = []
-    save = plots._save
-    monkeypatch.setattr(plots, "_save", lambda fig, out: kept.append(fig) or save(fig, out))
+    save = plots.save_png
+    monkeypatch.setattr(plots, "save_png", lambda fig, out: kept.append(fig) or save(fig, out))
     tracemalloc.start()
     start = time.perf_counter()
     out = _value_map(tmp_path, 350, 350, "q_learning on ganghwa/GridWorld-v0")

@@ -151,7 +151,7 @@ def figures(monkeypatch):
         captured.append(fig)
         return out
 
-    monkeypatch.setattr(plots, "_save", save)
+    monkeypatch.setattr(plots, "save_png", save)
     yield captured
     for fig in captured:
         plt.close(fig)
