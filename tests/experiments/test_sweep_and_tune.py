@@ -98,6 +98,8 @@ def test_a_tuning_study_resumes_from_its_storage_and_its_best_preset_trains(tmp_
     assert (root / "study.journal").is_file()
     assert sorted(p.name for p in (root / "trials").iterdir()) == [
         "t0-s0", "t0-s1", "t1-s0", "t1-s1"]  # every trial seed is an ordinary run folder
+    # the settings not searched are the general defaults (no --preset), not the tuned preset
+    assert 'preset = "none"' in (root / "trials" / "t0-s0" / "config.toml").read_text()
 
     second = ganghwa(*args, "--trials", "3", cwd=tmp_path)
     assert second.returncode == 0, second.stderr

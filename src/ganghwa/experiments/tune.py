@@ -124,7 +124,7 @@ def score_trial(trial: Any, algo: str, env: str, seeds: list[int], steps: int | 
     scores = []
     for index, seed in enumerate(seeds):
         cfg, _ = configure(algo, env, preset, {"seed": seed, "steps": steps, "video": False},
-                           settings)
+                           settings, default_preset=None)  # unsearched: preset or defaults
         offset = index * (cfg.total_steps + 1)
 
         def hook(step: int, mean: float, offset: int = offset) -> bool:
@@ -365,7 +365,8 @@ def tune(algo: str, env: str, trials: int, seeds: int = DEFAULT_SEEDS, steps: in
         ends = p.values if p.kind == "choices" else p.values[:1] + p.values[-1:]
         for value in ends:
             value = int(value) if p.kind == "int" else value
-            configure(algo, env, preset, {"steps": steps}, {p.name: as_setting(value)})
+            configure(algo, env, preset, {"steps": steps}, {p.name: as_setting(value)},
+                      default_preset=None)
     label = name or f"tune-{default_name(algo, env)}"
     root = Path(out) / label
     study, store = open_study(root, label, storage, pruner, sampler_seed)
