@@ -38,7 +38,7 @@ def hp(default: Any, help: str, choices: tuple[str, ...] | str | None = None, *,
 
     `ge`, `gt`, `le`, `lt` bound the value (each element, for a tuple, which must then be
     non-empty); None, where the field allows it, passes. `choices` lists the allowed strings,
-    or is "activations" for the keys of ganghwa.fastpath.activations.ACTIVATIONS. `hint` is a
+    or is "activations" for the keys of ganghwa.activations.ACTIVATIONS. `hint` is a
     short reason added to the error. A field redeclared only for a new default (no bounds, no
     choices) keeps the check of its nearest parent.
     """
@@ -66,7 +66,7 @@ def field_rules(cls: type, name: str) -> dict[str, Any]:
 def _choices(declared: tuple[str, ...] | str) -> tuple[str, ...]:
     if declared != "activations":
         return tuple(declared)
-    from ganghwa.fastpath.activations import ACTIVATIONS  # the one table (imports torch)
+    from ganghwa.activations import ACTIVATIONS  # the one table (torch-free to import)
 
     return tuple(ACTIVATIONS)
 

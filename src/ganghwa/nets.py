@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ganghwa.fastpath.activations import ACTIVATIONS  # the one table (also importable here)
+from ganghwa.activations import ACTIVATIONS  # the one table (also importable here)
 from ganghwa.resources import require_memory
 
 

@@ -141,9 +141,9 @@ def test_activation_choices_are_the_activation_table(cls, monkeypatch):
     message = error(cls(activation="no_such_activation"))
     assert message.startswith("activation must be one of relu, tanh")
     assert "got 'no_such_activation'" in message
-    fake = types.ModuleType("ganghwa.fastpath.activations")
+    fake = types.ModuleType("ganghwa.activations")
     fake.ACTIVATIONS = {"relu": None, "tanh": None, "swish": None}  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "ganghwa.fastpath.activations", fake)
+    monkeypatch.setitem(sys.modules, "ganghwa.activations", fake)
     cls(activation="swish").validate()
     assert "one of relu, tanh, swish" in dict((n, h) for n, _, h in field_help(cls))["activation"]
 
@@ -266,3 +266,18 @@ def test_resolve_validates_the_result():
         resolve(DQNConfig, ("dqn",), "dqn", "CartPole-v1", None, {}, ["lr=-1"])
     with pytest.raises(GanghwaError, match="larger than buffer_size"):
         resolve(DQNConfig, ("dqn",), "dqn", "CartPole-v1", None, {"buffer_size": 10}, [])
+
+
+def test_a_bad_setting_is_refused_without_importing_torch():
+    """The activation table is torch-free to import, so `--set lr=-1` (and a bad activation)
+    answers in well under a second instead of spending 1.7 s importing torch first."""
+    import subprocess
+
+    code = ("import sys\nfrom ganghwa.cli import main\n"
+            "codes = [main(['train', 'dqn', 'CartPole-v1', '--set', 'lr=-1']),\n"
+            "         main(['train', 'ppo', 'CartPole-v1', '--set', 'activation=swish'])]\n"
+            "print(codes, 'torch' in sys.modules)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=60)
+    assert result.stdout.split("\n")[-2] == "[2, 2] False", (result.stdout, result.stderr)
+    assert "activation must be one of relu, tanh, elu" in result.stderr

@@ -4,7 +4,7 @@ This is its one boundary. `manual_backprop_reason` says whether a network trains
 ManualBackprop and acts through NumpyActor, or why it must go through autograd and torch;
 `make_adam` and `fused_step` give torch.optim's Adam with FusedStep's step where the private
 fused kernel works, and torch.optim's own step where it does not. What the fast path supports
-per activation is the one table in `activations.py`.
+per activation is the one table in `ganghwa/activations.py`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ganghwa.fastpath.activations import ACTIVATIONS, Activation
+from ganghwa.activations import ACTIVATIONS, Activation
 from ganghwa.fastpath.backprop import (
     ManualBackprop,
     NumpyActor,

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ganghwa.fastpath.activations import ACTIVATIONS
+from ganghwa.activations import ACTIVATIONS
 
 if TYPE_CHECKING:
     from ganghwa.nets import QNetwork
