@@ -123,6 +123,8 @@ class Run:
         by algorithm, env, seed and time."""
         stamp = time.strftime("%Y%m%d-%H%M%S")
         base = Path(parent) / (name or f"{algo}-{_slug(env_id)}-s{seed}-{stamp}")
+        if name and base.exists():
+            raise GanghwaError(f"run folder {base} already exists; resume it or remove it")
         path, n = base, 1
         while path.exists():
             n += 1

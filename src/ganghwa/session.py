@@ -61,7 +61,7 @@ class Session:
         if solved:
             agent.stop_reason = "solved"
         hook = getattr(agent, "evaluation_hook", None)
-        if hook is not None and not hook(agent.step, mean):
+        if hook is not None and not solved and not hook(agent.step, mean):
             agent.stop_reason = "pruned"
 
     def save_latest(self) -> None:

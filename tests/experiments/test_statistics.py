@@ -104,3 +104,13 @@ def test_a_malformed_grid_is_refused(texts):
 
 def test_no_variant_and_no_grid_is_one_default_variant():
     assert [v.name for v in variants([], [])] == ["default"]
+
+
+def test_an_experiments_variants_stay_apart_even_with_the_same_config(tmp_path):
+    """Two variants that resolve to the same settings are still two groups: pooling them
+    would count every seed twice and narrow the interval."""
+    (tmp_path / "manifest.json").write_text("{}")
+    runs = [compare.RunData(tmp_path / "runs" / f"{v}-s{seed}", {"seed": seed, "lr": 1e-3},
+                            1.0, [], {}) for v in ("a", "b") for seed in (0, 1)]
+    groups = compare.group(runs)
+    assert [(g.label, len(g.runs)) for g in groups] == [("a", 2), ("b", 2)]

@@ -108,7 +108,9 @@ def group(runs: list[RunData]) -> list[Group]:
     differing = [k for k in keys if len({repr(r.config.get(k)) for r in runs}) > 1]
     groups: dict[tuple[str, ...], Group] = {}
     for r in runs:
-        signature = tuple(repr(r.config.get(k)) for k in differing)
+        variant = _variant(r)  # an experiment's variant is a group, even if its config
+        signature = (variant if variant is not None else  # matches another variant's
+                     tuple(repr(r.config.get(k)) for k in differing))
         if signature not in groups:
             groups[signature] = Group(_label(r, differing))
         groups[signature].runs.append(r)
@@ -119,12 +121,19 @@ def group(runs: list[RunData]) -> list[Group]:
     return list(groups.values())
 
 
-def _label(run: RunData, differing: list[str]) -> str:
-    name = run.path.name
-    stem, sep, seed = name.rpartition("-s")
+def _variant(run: RunData) -> tuple[str, str] | None:
+    """(experiment folder, variant name) of a sweep's run folder, else None."""
+    stem, sep, seed = run.path.name.rpartition("-s")
     if sep and seed.isdigit() and run.path.parent.name == "runs" and \
             (run.path.parent.parent / "manifest.json").is_file():
-        return stem
+        return str(run.path.parent.parent), stem
+    return None
+
+
+def _label(run: RunData, differing: list[str]) -> str:
+    variant = _variant(run)
+    if variant is not None:
+        return variant[1]
     return " ".join(f"{k}={_text(run.config.get(k))}" for k in differing) or "all runs"
 
 

@@ -78,8 +78,13 @@ def run_task(task: Task, root: str | Path) -> Result:
         else:
             cfg = check(task)
             if path.exists():  # started, but killed before its first checkpoint
-                Run(path).lock()  # refuses if another process holds it
-                shutil.rmtree(path)
+                stale = Run(path)
+                stale.lock()  # refuses if another process holds it
+                if state(path) != "new":  # it finished or saved meanwhile: next time
+                    stale.unlock()
+                    return Result(task.folder, "failed", error=f"{path} changed while "
+                                  "this sweep looked at it; run the sweep again")
+                stale.remove()
             outcome = train_run(cfg, out=path.parent, name=path.name)
     except GanghwaError as e:
         return Result(task.folder, "failed", time.perf_counter() - started, error=str(e))
@@ -93,16 +98,18 @@ def run_task(task: Task, root: str | Path) -> Result:
 # ---------------------------------------------------------------- the local pool
 
 def _worker(inbox: Any, outbox: Any, index: int) -> None:
-    """A pool process: run tasks until told to stop (None)."""
+    """A pool process: run tasks until told to stop (None). A SIGTERM outside a run's own
+    handler (runtime.InterruptFlag) is noted; the driver repeats it until the run stops."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    stop = []
-    signal.signal(signal.SIGTERM, lambda *_: stop.append(True))  # idle: leave after this
-    while not stop:
+    stop: list[bool] = []
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(True))
+    while True:
         item = inbox.get()
         if item is None:
             return
         number, task, root = item
-        outbox.put((index, number, run_task(task, root)))
+        result = (Result(task.folder, "interrupted") if stop else run_task(task, root))
+        outbox.put((index, number, result))
 
 
 class _Pool:
@@ -113,18 +120,18 @@ class _Pool:
 
         self.ctx = multiprocessing.get_context("spawn")
         self.outbox = self.ctx.Queue()
-        self.slots: list[list[Any]] = []  # [process, inbox, task number or None, retries]
+        self.slots: list[list[Any]] = []  # [process, inbox, task number or None]
         for index in range(workers):
-            self.slots.append([None, None, None, 0])
+            self.slots.append([None, None, None])
             self._start(index)
 
     def _start(self, index: int) -> None:
         inbox = self.ctx.Queue()
         process = self.ctx.Process(target=_worker, args=(inbox, self.outbox, index),
                                    daemon=True)
-        process.start()
-        self.slots[index][:2] = [process, inbox]
-        self.slots[index][2] = None
+        with ignoring_sigint():
+            process.start()
+        self.slots[index] = [process, inbox, None]
 
     def idle(self) -> list[int]:
         return [i for i, slot in enumerate(self.slots) if slot[2] is None]
@@ -167,12 +174,14 @@ def run_local(tasks: list[Task], root: Path, workers: int,
     results: dict[int, Result] = {}
     retries: dict[int, int] = {}
     waiting = list(range(len(tasks)))
-    signalled = False
+    last_signal = 0.0
     try:
         while waiting or pool.busy():
-            if stop and not signalled:
-                pool.signal_busy(signal.SIGTERM)
-                waiting, signalled = [], True
+            if stop and time.monotonic() - last_signal > 1.0:
+                # repeated until each run stops: a run still starting has no handler yet, and
+                # a second Ctrl-C or SIGTERM from the user kills the runs where they are
+                pool.signal_busy(signal.SIGTERM if len(stop) == 1 else signal.SIGKILL)
+                waiting, last_signal = [], time.monotonic()
             while waiting and pool.idle() and not stop:
                 number = waiting.pop(0)
                 pool.give(pool.idle()[0], number, tasks[number], root)
@@ -188,9 +197,11 @@ def run_local(tasks: list[Task], root: Path, workers: int,
                                                  error="its worker process died")
                         report(tasks[number], results[number])
                 continue
-            pool.slots[index][2] = None
-            results[number] = result
-            report(tasks[number], result)
+            if pool.slots[index][2] == number:
+                pool.slots[index][2] = None
+            if number not in results:  # not a late result of a worker declared dead
+                results[number] = result
+                report(tasks[number], result)
     finally:
         pool.close()
     return [results[i] for i in sorted(results)]
@@ -235,12 +246,19 @@ def run_ray(tasks: list[Task], root: Path, report: Callable[[Task, Result], None
 
     if files not in ("shared", "collect"):
         raise GanghwaError(f"--ray-files must be shared or collect, got {files!r}")
+    results: dict[int, Result] = {}
+    for number, task in enumerate(tasks):
+        if state(run_dir(root, task)) == "done":
+            results[number] = Result(task.folder, "skipped")
+            report(task, results[number])
+    if len(results) == len(tasks):
+        return [results[i] for i in sorted(results)]
     ray, started = start_ray(1)
     collect = files == "collect"
     remote = ray.remote(num_cpus=1, max_retries=RETRIES)(_ray_task)
     refs = {remote.remote(task, str(root), _pack(run_dir(root, task)) if collect else None,
-                          collect): number for number, task in enumerate(tasks)}
-    results: dict[int, Result] = {}
+                          collect): number for number, task in enumerate(tasks)
+            if number not in results}
     cancelled = False
     try:
         while refs:
@@ -277,15 +295,25 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 @contextlib.contextmanager
+def ignoring_sigint() -> Any:
+    """SIGINT ignored while child processes start: they inherit it, so a Ctrl-C during their
+    start is not a KeyboardInterrupt traceback in each of them."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@contextlib.contextmanager
 def stop_signals() -> Any:
-    """A list that gets the number of the first stop signal the driver receives."""
+    """A list that gets the number of every stop signal the driver receives."""
     stop: list[int] = []
     previous = {}
     for signum in STOP_SIGNALS:
         if signal.getsignal(signum) is signal.SIG_IGN:  # nohup: stays ignored
             continue
-        previous[signum] = signal.signal(signum, lambda n, _f: stop.append(n) if not stop
-                                         else None)
+        previous[signum] = signal.signal(signum, lambda n, _f: stop.append(n))
     try:
         yield stop
     finally:

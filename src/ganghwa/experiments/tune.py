@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import sys
 import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -202,20 +203,12 @@ def finished(study: Any) -> int:
     return sum(t.state in done for t in study.get_trials(deepcopy=False))
 
 
-def run_trials(study: Any, count: int, objective: Any) -> None:
-    """`count` more trials in this process (Ctrl-C ends the running one, saved, and stops)."""
-    optuna = optuna_module()
-    study.optimize(objective, n_trials=count, catch=(),
-                   callbacks=[optuna.study.MaxTrialsCallback(
-                       finished(study) + count,
-                       states=(optuna.trial.TrialState.COMPLETE,
-                               optuna.trial.TrialState.PRUNED))])
-
-
 # ---------------------------------------------------------------- results
 
-def best_preset(study: Any, algo: str, env: str, steps: int | None, path: Path) -> Path | None:
-    """The best trial as a preset TOML that `--preset path` loads."""
+def best_preset(study: Any, algo: str, env: str, steps: int | None, path: Path,
+                base: str | None = None) -> Path | None:
+    """The best trial as a preset TOML that `--preset path` loads: the `base` preset's
+    settings (the trials ran on them), then the trial's own."""
     import tomli_w
 
     optuna = optuna_module()
@@ -224,7 +217,13 @@ def best_preset(study: Any, algo: str, env: str, steps: int | None, path: Path) 
     if not complete:
         return None
     best = max(complete, key=lambda t: t.value)
-    values: dict[str, Any] = {k: v for k, v in best.params.items()}
+    values: dict[str, Any] = {}
+    if base is not None and base != "none":
+        from ganghwa.config import preset_values
+        from ganghwa.registry import get_algo
+
+        values, _ = preset_values(base, get_algo(algo).preset_sections, env)
+    values.update(best.params)
     if "hidden" in values and isinstance(values["hidden"], str):
         values["hidden"] = [int(v) for v in values["hidden"].split(",")]
     if steps is not None:
@@ -310,7 +309,10 @@ class Study:
     sampler_seed: int
     trials: int
 
-    def objective(self) -> Any:
+    def objective(self, stop: list[int]) -> Any:
+        """The trial function; a stop signal (a run's, or one between trials) goes to `stop`."""
+        import signal
+
         space = load_space(self.algo, self.space)
         root = Path(self.root)
 
@@ -318,31 +320,56 @@ class Study:
             try:
                 return score_trial(trial, self.algo, self.env, list(self.seeds), self.steps,
                                    space, root, self.preset)
-            except KeyboardInterrupt:
+            except KeyboardInterrupt as e:
                 trial.study.enqueue_trial(trial.params)  # the rerun runs these first
+                stop.append(int(getattr(signal, str(e.args[0]) if e.args else "SIGINT",
+                                        signal.SIGINT)))
                 raise
         return objective
 
 
-def optimize(study_args: Study, worker: int = 0) -> None:
-    """Trials until the study has `trials` finished ones (several processes may share it)."""
+def optimize(study_args: Study, worker: int = 0, stop: list[int] | None = None) -> None:
+    """Trials until the study has `trials` finished ones (several processes may share it),
+    or a stop signal. A trial that fails (a diverged run) is recorded as failed and the
+    study goes on."""
+    import logging
+
+    from ganghwa.errors import GanghwaError
+
     optuna = optuna_module()
+    stop = [] if stop is None else stop
     study, _ = open_study(Path(study_args.root), study_args.name, study_args.storage,
                           study_args.pruner, study_args.sampler_seed + worker)
     done = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
     left = study_args.trials - finished(study)
-    if left > 0:
-        study.optimize(study_args.objective(), n_trials=left, catch=(),
+    if left <= 0:
+        return
+    quiet = logging.getLogger("optuna")
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)  # a stopped trial is ours to report, in one line
+    try:
+        study.optimize(study_args.objective(stop), n_trials=left, catch=(GanghwaError,),
                        callbacks=[optuna.study.MaxTrialsCallback(study_args.trials,
-                                                                 states=done)])
+                                                                 states=done),
+                                  lambda study, _trial: study.stop() if stop else None])
+    except KeyboardInterrupt:  # the objective noted which signal
+        if not stop:
+            stop.append(2)
+    finally:
+        quiet.setLevel(level)
 
 
 def _worker(study_args: Study, worker: int) -> None:
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the driver forwards a stop as SIGTERM
-    with contextlib.suppress(KeyboardInterrupt):
+    from ganghwa.errors import GanghwaError
+
+    try:
         optimize(study_args, worker)
+    except GanghwaError as e:
+        print(f"ganghwa tune: error: {e}", file=sys.stderr)
+        raise SystemExit(e.exit_code) from None
 
 
 def tune(algo: str, env: str, trials: int, seeds: int = DEFAULT_SEEDS, steps: int | None = None,
@@ -381,15 +408,14 @@ def tune(algo: str, env: str, trials: int, seeds: int = DEFAULT_SEEDS, steps: in
             if backend == "ray":
                 _on_ray(args, trials - finished(study))
             elif workers == 1:
-                with contextlib.suppress(KeyboardInterrupt):
-                    optimize(args)
+                optimize(args, stop=stop)
             else:
                 _on_processes(args, workers, stop)
         stop_signal = stop[0] if stop else 0
     study, _ = open_study(root, label, storage, pruner, sampler_seed)
     result = summary(study)
     result.update(root=root, stop_signal=stop_signal,
-                  preset=best_preset(study, algo, env, steps, root / "best.toml"),
+                  preset=best_preset(study, algo, env, steps, root / "best.toml", preset),
                   plot=plot_study(study, root / "tune.png"))
     return result
 
@@ -400,11 +426,14 @@ def _on_processes(args: Study, workers: int, stop: list[int]) -> None:
     import signal
     import time
 
+    from ganghwa.experiments.runner import ignoring_sigint
+
     ctx = multiprocessing.get_context("spawn")
     processes = [ctx.Process(target=_worker, args=(args, i), daemon=True)
                  for i in range(workers)]
-    for p in processes:
-        p.start()
+    with ignoring_sigint():
+        for p in processes:
+            p.start()
     forwarded = False
     while any(p.is_alive() for p in processes):
         if stop and not forwarded:
@@ -414,6 +443,10 @@ def _on_processes(args: Study, workers: int, stop: list[int]) -> None:
                         os.kill(p.pid, signal.SIGTERM)
             forwarded = True
         time.sleep(0.2)
+    failed = [p.exitcode for p in processes if p.exitcode not in (0, None)]
+    if failed and not stop:
+        raise GanghwaError(f"{len(failed)} trial process(es) failed (exit codes {failed}); "
+                           "their error is above")
 
 
 def _on_ray(args: Study, count: int) -> None:
@@ -434,4 +467,6 @@ def _ray_trial(args: Study, index: int) -> None:
     study, _ = open_study(Path(args.root), args.name, args.storage, args.pruner,
                           args.sampler_seed + 1000 + index)
     if finished(study) < args.trials:
-        study.optimize(args.objective(), n_trials=1, catch=())
+        from ganghwa.errors import GanghwaError
+
+        study.optimize(args.objective([]), n_trials=1, catch=(GanghwaError,))

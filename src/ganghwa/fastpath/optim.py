@@ -8,7 +8,7 @@ tests/unit/test_optim.py checks it against torch's reference (for-loop) Adam and
 
 The kernel is private (torch._fused_adam_ and torch._fused_adamw_), so it may be missing, take
 other arguments, or have no kernel for a device (torch < 2.4 on the CPU) in the torch that is
-installed. `fused_adam_reason` probes it once per process against torch's for-loop Adam;
+installed. `fused_adam_reason` probes it once per process against Adam's formula by hand;
 `make_adam` and `fused_step` use the probe and fall back to torch.optim's own step, with a
 one-line note on stderr, when it fails.
 
@@ -64,8 +64,9 @@ class FusedStep:
 def fused_adam_reason(device: torch.device | str, adamw: bool = False,
                       amsgrad: bool = False) -> str | None:
     """Why FusedStep cannot run Adam (or AdamW) on `device` with the installed torch, or None
-    when it can: a probe, at first use, of a few steps on a tiny tensor against torch.optim's
-    for-loop step. The answer is cached; a failure prints a one-line note, once per process.
+    when it can: a probe, at first use, of a few steps on a tiny tensor against Adam's formula
+    worked by hand (`_adam_by_hand`). The answer is cached; a failure prints a one-line note,
+    once per process.
     """
     device = torch.device(device)
     key = (adamw, amsgrad, device.type)
@@ -132,9 +133,10 @@ def _skip_dynamo_import() -> None:
     Why: torch wraps each in `torch._disable_dynamo`, whose first call imports torch._dynamo
     (about 2 s of sympy and fx on this CPU) only to mark the method "not for torch.compile".
     The wrapper keeps what it resolved on the function as `__dynamo_disable`; while dynamo is
-    not imported nothing is being compiled, so the function itself is the same. Once dynamo
-    is imported, torch's own resolution is left alone. A torch whose wrapper has changed gets
-    only an unused attribute.
+    not imported nothing is being compiled, so the function itself is the same. When dynamo
+    is already imported (a process that compiles), nothing is marked; when it is imported
+    later, these four methods stay unmarked by dynamo (torch.compile may then trace into them
+    rather than skip them). A torch whose wrapper has changed gets only an unused attribute.
     """
     if "torch._dynamo" in sys.modules:
         return
