@@ -38,11 +38,13 @@ STUDY_FILE = "study.journal"
 
 
 def optuna_module() -> Any:
+    first = "optuna" not in sys.modules
     try:
         import optuna
     except ImportError:
         raise GanghwaError("tune needs Optuna: pip install 'ganghwa[tune]'") from None
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    if first:  # once: `optimize` quietens it further while trials run
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
     return optuna
 
 
