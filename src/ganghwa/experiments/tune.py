@@ -159,7 +159,12 @@ def storage_for(root: Path, url: str | None) -> Any:
         root.mkdir(parents=True, exist_ok=True)
         return JournalStorage(JournalFileBackend(str(root / STUDY_FILE)))
     try:
-        return optuna.storages.RDBStorage(url, engine_kwargs={"pool_pre_ping": True})
+        # A trial whose machine dies stops beating; Optuna fails it after the grace period
+        # and queues its parameters again (RetryFailedTrialCallback).
+        return optuna.storages.RDBStorage(
+            url, engine_kwargs={"pool_pre_ping": True}, heartbeat_interval=60,
+            grace_period=180,
+            failed_trial_callback=optuna.storages.RetryFailedTrialCallback(max_retry=2))
     except Exception as e:
         first = str(e).strip().splitlines()[0][:160] if str(e).strip() else type(e).__name__
         raise GanghwaError(f"--storage {url} cannot be opened ({first}); check the URL and "
@@ -187,12 +192,31 @@ def open_study(root: Path, name: str, storage_url: str | None, pruner: str, seed
     return study, storage
 
 
-def requeue_cut_short(study: Any, storage: Any) -> int:
-    """Trials left RUNNING by an earlier, stopped tune: marked failed, their parameters queued
-    to run first."""
+def requeue_cut_short(study: Any, storage: Any, root: Path) -> int:
+    """Trials left RUNNING by an earlier, stopped tune in this experiment folder: marked
+    failed, their parameters queued to run first. A trial whose run folder another process
+    still holds (a tune running beside this one) is left alone. With --storage URL this is
+    the database's heartbeat's job (storage_for), so nothing is done here."""
+    from optuna.storages import JournalStorage
+
+    from ganghwa.run import Run
+
+    if not isinstance(storage, JournalStorage):
+        return 0
     optuna = optuna_module()
+
+    def held(number: int) -> bool:
+        for folder in (root / "trials").glob(f"t{number}-s*"):
+            run = Run(folder)
+            try:
+                run.lock()
+            except GanghwaError:
+                return True
+            run.unlock()
+        return False
+
     stale = [t for t in study.get_trials(deepcopy=False)
-             if t.state == optuna.trial.TrialState.RUNNING]
+             if t.state == optuna.trial.TrialState.RUNNING and not held(t.number)]
     for t in stale:
         storage.set_trial_state_values(t._trial_id, optuna.trial.TrialState.FAIL)
         study.enqueue_trial(t.params, skip_if_exists=False)
@@ -259,9 +283,13 @@ def plot_study(study: Any, path: Path) -> Path | None:
     history.set_ylabel("score (mean final evaluation)")
     history.set_title("optimisation history")
     history.legend(fontsize=8)
+    import warnings
+
     try:
         evaluator = optuna.importance.PedAnovaImportanceEvaluator()
-        found = optuna.importance.get_param_importances(study, evaluator=evaluator)
+        with warnings.catch_warnings():  # "too few trials": the bars then say so themselves
+            warnings.simplefilter("ignore", UserWarning)
+            found = optuna.importance.get_param_importances(study, evaluator=evaluator)
     except Exception as e:  # too few trials, or a single distinct value
         found = {}
         importance.text(0.5, 0.5, f"no importances yet\n({type(e).__name__})",
@@ -399,7 +427,7 @@ def tune(algo: str, env: str, trials: int, seeds: int = DEFAULT_SEEDS, steps: in
     label = name or f"tune-{default_name(algo, env)}"
     root = Path(out) / label
     study, store = open_study(root, label, storage, pruner, sampler_seed)
-    again = requeue_cut_short(study, store)
+    again = requeue_cut_short(study, store, root)
     if again and report:
         report(f"{again} trial(s) cut short earlier run again first")
     args = Study(algo, env, tuple(range(seeds)), steps, preset, space, str(root), label,
