@@ -28,7 +28,7 @@ EPILOGS = {
   ganghwa compare runs/dqn-CartPole-v1-s* runs/ppo-CartPole-v1-s*
   ganghwa compare experiments/dqn-CartPole-v1 --threshold 195""",
     "tune": """examples:
-  ganghwa tune dqn Acrobot-v1 --trials 30 --seeds 2 --steps 50000 --workers 2
+  ganghwa tune dqn Acrobot-v1 --trials 30 --seeds 2 --steps 30000 --workers 2
   ganghwa tune ppo CartPole-v1 --space my_space.toml --pruner halving
   ganghwa tune dqn CartPole-v1 --storage postgresql://user@host/db   # one study, many machines
   ganghwa train dqn Acrobot-v1 --preset experiments/tune-dqn-Acrobot-v1/best.toml""",
