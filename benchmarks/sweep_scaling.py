@@ -22,13 +22,22 @@ VARIANT = "fixed:preset=tuned stop_at=none eval_every=0 video=false final_eval_e
 
 
 def one(out: Path, name: str, backend: str, workers: int, runs: int, steps: int) -> dict:
+    """One sweep. "ray-up" is Ray on a cluster that is already running: ray.init happens
+    before the clock starts, as on a cluster that outlives its sweeps."""
+    ray = None
+    if backend == "ray-up":
+        import ray
+
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     started = time.perf_counter()
     outcome = sweep("dqn", "CartPole-v1", f"0-{runs - 1}", [VARIANT], steps=steps, name=name,
-                    out=out, backend=backend, workers=workers)
+                    out=out, backend="ray" if ray else backend, workers=workers)
     wall = time.perf_counter() - started
+    if ray is not None:
+        ray.shutdown()
     assert outcome.count("done") == runs, [r.status for r in outcome.results]
     own = sum(r.seconds for r in outcome.results)
-    slots = workers if backend == "local" else 2
+    slots = workers if backend == "local" else 2  # the local Ray has 2 CPUs
     return {"wall": wall, "per_hour": runs / wall * 3600,
             "overhead": (wall * slots - own) / runs, "own": own / runs}
 
@@ -39,8 +48,10 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--steps", type=int, default=10_000)
     parser.add_argument("--out", default="/tmp/sweep-scaling")
+    parser.add_argument("--setups", default="local-1,local-2,ray-2,ray-up-2")
     args = parser.parse_args()
-    setups = [("local", 1), ("local", 2), ("ray", 2)]
+    setups = [(key.rsplit("-", 1)[0], int(key.rsplit("-", 1)[1]))
+              for key in args.setups.split(",")]
     figures: dict[str, list[dict]] = {f"{b}-{w}": [] for b, w in setups}
     for rep in range(args.reps):
         for backend, workers in setups:
