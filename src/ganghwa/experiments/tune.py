@@ -160,11 +160,18 @@ def storage_for(root: Path, url: str | None) -> Any:
         return JournalStorage(JournalFileBackend(str(root / STUDY_FILE)))
     try:
         # A trial whose machine dies stops beating; Optuna fails it after the grace period
-        # and queues its parameters again (RetryFailedTrialCallback).
-        return optuna.storages.RDBStorage(
-            url, engine_kwargs={"pool_pre_ping": True}, heartbeat_interval=60,
-            grace_period=180,
-            failed_trial_callback=optuna.storages.RetryFailedTrialCallback(max_retry=2))
+        # and queues its parameters again. Optuna 4.9 renamed the callback; both are
+        # "experimental", which it says in a warning on every start.
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            warnings.simplefilter("ignore", FutureWarning)
+            stale = getattr(optuna.storages, "RetryHeartbeatStaleTrialCallback", None)
+            retry = {"heartbeat_stale_trial_callback": stale(max_retry=2)} if stale else {
+                "failed_trial_callback": optuna.storages.RetryFailedTrialCallback(max_retry=2)}
+            return optuna.storages.RDBStorage(url, engine_kwargs={"pool_pre_ping": True},
+                                              heartbeat_interval=60, grace_period=180, **retry)
     except Exception as e:
         first = str(e).strip().splitlines()[0][:160] if str(e).strip() else type(e).__name__
         raise GanghwaError(f"--storage {url} cannot be opened ({first}); check the URL and "
