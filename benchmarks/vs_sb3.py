@@ -211,7 +211,25 @@ def main() -> None:
         print(f"| {lib} | {sum(r['solved'] for r in rows)}/{len(rows)} | {medians[lib]:.1f} | "
               f"{sps:,.0f} | {means} |")
     if "ganghwa" in medians and "sb3" in medians:
-        print(f"\nwall-time ratio ganghwa/sb3: {medians['ganghwa'] / medians['sb3']:.2f}")
+        low, high = ratio_ci(results)
+        print(f"\nwall-time ratio ganghwa/sb3 (of the medians): "
+              f"{medians['ganghwa'] / medians['sb3']:.2f}, 95% CI [{low:.2f}, {high:.2f}] "
+              f"(bootstrap over seeds); median env steps ganghwa "
+              f"{statistics.median(r['steps'] for r in results if r['lib'] == 'ganghwa'):,.0f}"
+              f", sb3 {statistics.median(r['steps'] for r in results if r['lib'] == 'sb3'):,.0f}")
+
+
+def ratio_ci(results: list[dict[str, Any]]) -> tuple[float, float]:
+    """The 95% CI of median(ganghwa seconds) / median(SB3 seconds), resampling each side's seeds
+    (scipy's BCa bootstrap, 10,000 resamples): how much of the ratio is the seeds' luck."""
+    import numpy as np
+    from scipy.stats import bootstrap
+
+    times = [np.array([r["seconds"] for r in results if r["lib"] == lib]) for lib in ("ganghwa",
+                                                                                   "sb3")]
+    ci = bootstrap(times, lambda g, s, axis=-1: np.median(g, axis=axis) / np.median(s, axis=axis),
+                   n_resamples=10_000, random_state=0).confidence_interval
+    return float(ci.low), float(ci.high)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ganghwa.fastpath import plain_step
+
 
 def log_prob_of(logits: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
     """log π(a|s) of the actions taken, from the policy's logits."""
@@ -69,4 +71,4 @@ def gradient_step(net: nn.Module, optimizer: torch.optim.Optimizer, loss: torch.
     loss.backward()
     if max_grad_norm is not None:
         torch.nn.utils.clip_grad_norm_(net.parameters(), max_grad_norm)
-    optimizer.step()
+    plain_step(optimizer)

@@ -56,15 +56,20 @@ def test_a3c_solves_cartpole():
 def test_a3c_run_survives_a_killed_worker(backend, request, tmp_path):
     if backend == "ray":
         request.getfixturevalue("local_ray")
-    cfg = tuned(backend=backend, total_steps=12_000, stop_at=None, eval_every=0,
-                checkpoint_every=4_000)
+    # The run ends once the replacement has reported and 12k steps are done, however long the
+    # replacement took to start (a new Ray worker process can take seconds on a busy machine,
+    # while one surviving worker makes ~10k steps/s): a fixed short budget raced it.
+    cfg = tuned(backend=backend, total_steps=300_000, stop_at=None, eval_every=2_000,
+                eval_episodes=1, checkpoint_every=4_000)
     run = Run.create(tmp_path, "a3c", cfg.env_id, cfg.seed)
     agent = A3C(config=cfg)
+    agent.evaluation_hook = lambda step, mean: not (agent.restarts and step >= 12_000)
     killed: list[int] = []
     thread = kill_first_worker_after(agent, 4_000, killed)
     agent.learn(run=run)
     thread.join(timeout=5)
     assert killed, "the worker was never killed"
+    assert agent.stop_reason == "pruned", "the replacement never reported within 300k steps"
     assert agent.step >= 12_000 and agent.restarts == 1
     with run.restarts_path.open() as f:
         rows = list(csv.DictReader(f))

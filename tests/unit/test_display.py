@@ -9,7 +9,7 @@ import time
 import tomllib
 import types
 
-import matplotlib.pyplot as plt
+import matplotlib
 import numpy as np
 import pytest
 from matplotlib.text import Text
@@ -224,9 +224,7 @@ def figures(monkeypatch):
     """The figures plot_runs would have saved."""
     captured = []
     monkeypatch.setattr(plots, "save_png", lambda fig, out: captured.append(fig) or out)
-    yield captured
-    for fig in captured:
-        plt.close(fig)
+    return captured
 
 
 def _run_folder(parent, name, config, rows="10,1,5,10\n20,2,7,10\n", header="step,episode,"
@@ -323,7 +321,7 @@ def test_text_on_each_cell_is_the_colour_that_contrasts_more():
         channels = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
         return 0.2126 * channels[0] + 0.7152 * channels[1] + 0.0722 * channels[2]
 
-    viridis = plt.get_cmap("viridis")
+    viridis = matplotlib.colormaps["viridis"]
     shades = np.linspace(0, 1, 41)
     rgba = viridis(shades)
     chosen = plots.text_colors(rgba)
@@ -363,7 +361,6 @@ def test_a_small_value_map_labels_every_cell(tmp_path, monkeypatch):
     monkeypatch.setattr(plots, "save_png", lambda fig, out: kept.append(fig) or out)
     _value_map(tmp_path, 3, 5, "t")
     texts = [t.get_text() for t in kept[0].axes[0].texts]
-    plt.close(kept[0])
     decisions = 3 * 5 - 3  # S is a decision cell; the 2 walls and G are not
     assert texts.count("→") == decisions and texts.count("#") == 2 and texts.count("G") == 1
     values = np.linspace(-1.0, 1.0, 15)

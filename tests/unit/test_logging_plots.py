@@ -1,6 +1,5 @@
 import math
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
@@ -152,9 +151,7 @@ def figures(monkeypatch):
         return out
 
     monkeypatch.setattr(plots, "save_png", save)
-    yield captured
-    for fig in captured:
-        plt.close(fig)
+    return captured
 
 
 def _panels(fig):

@@ -8,6 +8,7 @@ local backend) or a Ray actor (the ray backend), and never touches the run folde
 
 from __future__ import annotations
 
+from functools import partial
 from typing import NamedTuple
 
 import numpy as np
@@ -17,7 +18,7 @@ from ganghwa.algos.a2c import A2C
 from ganghwa.config import A3CConfig, apply
 from ganghwa.envs import make_vec_env
 from ganghwa.errors import check_finite
-from ganghwa.fastpath import fused_step, make_adam
+from ganghwa.fastpath import fused_step, make_adam, plain_step
 from ganghwa.fastpath.backprop import flatten_parameters
 
 
@@ -86,12 +87,12 @@ class GlobalOptimizer:
             self.optimizer = torch.optim.RMSprop([flat], lr=cfg.lr, alpha=0.99, eps=1e-5)
         if state is None:
             flat.grad = torch.zeros_like(flat)
-            self.optimizer.step()
+            plain_step(self.optimizer)
             self.state["step"].zero_()
         else:
             self.optimizer.state[flat] = state
         self._step = (fused_step(self.optimizer, flat) if cfg.optimizer == "adam"
-                      else self.optimizer.step)
+                      else partial(plain_step, self.optimizer))
 
     @property
     def state(self) -> dict[str, torch.Tensor]:

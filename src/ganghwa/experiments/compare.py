@@ -272,12 +272,9 @@ def _series(run: RunData, evaluated: bool) -> tuple[np.ndarray, np.ndarray]:
 
 
 def plot(groups: list[Group], path: Path, threshold: float | None, title: str) -> Path:
-    import matplotlib
+    from ganghwa.plots import figure, save_png
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    fig, ax = figure(figsize=(8, 4.5))
     found, what = curves(groups)
     for label, (grid, mean, ci) in found.items():
         (line,) = ax.plot(grid, mean, label=label)
@@ -289,8 +286,6 @@ def plot(groups: list[Group], path: Path, threshold: float | None, title: str) -
     ax.set_ylabel(what)
     ax.set_title(f"{title}: mean over seeds, 95% bootstrap CI")
     ax.legend(fontsize=8)
-    from ganghwa.plots import save_png
-
     return save_png(fig, path)
 
 

@@ -270,17 +270,14 @@ def best_preset(study: Any, algo: str, env: str, steps: int | None, path: Path,
 def plot_study(study: Any, path: Path) -> Path | None:
     """The optimisation history (each trial's score, the best so far) and the parameter
     importances (Optuna's PED-ANOVA, which needs no scikit-learn)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from ganghwa.plots import figure, save_png
 
     optuna = optuna_module()
     complete = [t for t in study.get_trials(deepcopy=False)
                 if t.state == optuna.trial.TrialState.COMPLETE]
     if not complete:
         return None
-    fig, (history, importance) = plt.subplots(1, 2, figsize=(11, 4))
+    fig, (history, importance) = figure(1, 2, figsize=(11, 4))
     numbers = [t.number for t in complete]
     values = [t.value for t in complete]
     best = [max(values[:i + 1]) for i in range(len(values))]
@@ -305,8 +302,6 @@ def plot_study(study: Any, path: Path) -> Path | None:
         names = list(found)[::-1]
         importance.barh(names, [found[n] for n in names])
     importance.set_title("parameter importances (PED-ANOVA)")
-    from ganghwa.plots import save_png
-
     return save_png(fig, path)
 
 

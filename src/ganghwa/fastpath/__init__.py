@@ -3,8 +3,8 @@
 This is its one boundary. `manual_backprop_reason` says whether a network trains through
 ManualBackprop and acts through NumpyActor, or why it must go through autograd and torch;
 `make_adam` and `fused_step` give torch.optim's Adam with FusedStep's step where the private
-fused kernel works, and torch.optim's own step where it does not. What the fast path supports
-per activation is the one table in `ganghwa/activations.py`.
+fused kernel works, and torch.optim's own step (through `plain_step`) where it does not. What
+the fast path supports per activation is the one table in `ganghwa/activations.py`.
 """
 
 from __future__ import annotations
@@ -21,11 +21,11 @@ from ganghwa.fastpath.backprop import (
     numpy_reason,
     param_views,
 )
-from ganghwa.fastpath.optim import FusedStep, fused_adam_reason, fused_step, make_adam
+from ganghwa.fastpath.optim import FusedStep, fused_adam_reason, fused_step, make_adam, plain_step
 
 __all__ = ["ACTIVATIONS", "Activation", "FusedStep", "ManualBackprop", "NumpyActor",
            "flatten_parameters", "fused_adam_reason", "fused_step", "make_adam",
-           "manual_backprop_reason", "param_views"]
+           "manual_backprop_reason", "param_views", "plain_step"]
 
 
 def manual_backprop_reason(net: nn.Module, device: torch.device | str) -> str | None:

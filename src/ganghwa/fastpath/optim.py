@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import torch
@@ -158,7 +159,7 @@ def make_adam(param: torch.Tensor, adamw: bool = False,
 
 def fused_step(optimizer: torch.optim.Optimizer, param: torch.Tensor) -> Callable[[], None]:
     """The fastest correct step for `optimizer`: FusedStep's when it is a fused Adam or AdamW
-    over `param` alone and the kernel passes its probe, else `optimizer.step`.
+    over `param` alone and the kernel passes its probe, else `plain_step`'s.
 
     When the probe fails, the optimizer is switched to torch's unfused step too, since its
     fused step calls the same kernel.
@@ -167,12 +168,36 @@ def fused_step(optimizer: torch.optim.Optimizer, param: torch.Tensor) -> Callabl
     if (not isinstance(optimizer, torch.optim.Adam | torch.optim.AdamW) or len(groups) != 1
             or len(groups[0]["params"]) != 1 or groups[0]["params"][0] is not param
             or not groups[0].get("fused")):
-        return optimizer.step
+        return partial(plain_step, optimizer)
     reason = fused_adam_reason(param.device, _decoupled(optimizer), groups[0]["amsgrad"])
     if reason is None:
         return FusedStep(optimizer, param).step
     groups[0]["fused"] = optimizer.defaults["fused"] = False
-    return optimizer.step
+    return partial(plain_step, optimizer)
+
+
+def plain_step(optimizer: torch.optim.Optimizer) -> None:
+    """`optimizer.step()`, minus the wrappers' import of torch._dynamo where they do nothing.
+
+    Why: every torch.optim `step()` runs inside `_use_grad_for_differentiable`, which imports
+    torch._dynamo (1.4 s here, the first time) for a graph break that matters only while
+    compiling, and `profile_hook_step`, which runs step hooks. Where neither can matter (dynamo
+    not imported, so nothing compiles; no step hooks; not a differentiable optimizer), this
+    calls the class's own step under no_grad, as the wrappers do; anywhere else, `step()`.
+    """
+    from torch.optim import optimizer as module
+
+    if ("torch._dynamo" in sys.modules or optimizer.defaults.get("differentiable")
+            or optimizer._optimizer_step_pre_hooks or optimizer._optimizer_step_post_hooks
+            or getattr(module, "_global_optimizer_pre_hooks", True)
+            or getattr(module, "_global_optimizer_post_hooks", True)):
+        optimizer.step()
+        return
+    step: Any = type(optimizer).step
+    while hasattr(step, "__wrapped__"):
+        step = step.__wrapped__
+    with torch.no_grad():
+        step(optimizer)
 
 
 def _decoupled(optimizer: torch.optim.Optimizer) -> bool:
