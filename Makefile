@@ -8,13 +8,12 @@ STAMP  := $(VENV)/.installed
 .PHONY: demo test lint bench clean
 
 # uv installs the rest in parallel (10 s where pip takes about a minute) and keeps the torch
-# above, which satisfies the project's range; plain pip is the fallback.
+# that pip has just installed, which satisfies the project's range; plain pip is the fallback.
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q torch==2.13.0
 	$(BIN)/python -m pip install -q uv && $(BIN)/python -m uv pip install -q --python $(BIN)/python -e ".[dev]" \
-	  || $(BIN)/python -m pip install -q -e ".[dev]"
+	  || ($(BIN)/python -m pip install -q --upgrade pip && $(BIN)/python -m pip install -q -e ".[dev]")
 	touch $(STAMP)
 
 ## make demo: train DQN on CartPole-v1 (tuned), then evaluate, plot and record a video

@@ -19,10 +19,10 @@ def local_ray():
     ray.shutdown()
 
 
-# The longest tests (tens of seconds each; `pytest --durations=40` lists them), so that each of
-# the two test processes starts on half of them and the quick ones fill in at the end. With
-# pytest-xdist's worksteal, each process first gets one contiguous half of the collected list;
-# a long test left at the end of a half would run alone while the other process idles.
+# The longest tests (tens of seconds each; `pytest --durations=40` lists them), so that each
+# test process starts on its share of them and the quick ones fill in at the end. With
+# pytest-xdist's worksteal, each of the N processes first gets one contiguous Nth of the
+# collected list; a long test left at the end of one would run alone while the others idle.
 LONG = ("test_readme.py::test_code_block_runs", "test_every_stop_signal",
         "test_deep_sarsa_reaches", "solves_cartpole", "survives_a_killed_worker",
         "test_a3c_trains_with_local_workers", "test_sigterm_on_ray",
@@ -31,15 +31,24 @@ LONG = ("test_readme.py::test_code_block_runs", "test_every_stop_signal",
         "test_dueling_double_switches", "test_an_env_error_in_a_worker",
         "test_a3c_divergence_names", "test_broken_logs_and_configs",
         "test_on_ray_a_killed_workers_run", "test_a_sweep_stopped_by_ctrl_c",
-        "test_a_tuning_study_resumes")
+        "test_a_tuning_study_resumes", "test_corrupt_and_mismatched_checkpoints",
+        "test_tabular_run_folder_with_pictures")
 
 
 def pytest_collection_modifyitems(config, items):
-    """Deal the long tests alternately to the front of each half of the run order."""
+    """Deal the long tests in turn to the front of each process's share of the run order."""
+    workers = config.getoption("numprocesses", None)
+    workers = workers if isinstance(workers, int) and workers > 1 else 2
     long = [item for item in items if any(name in item.nodeid for name in LONG)]
-    if not long or len(items) < 2 * len(long):
+    if not long or len(items) < workers * len(long):
         return
-    short = [item for item in items if item not in set(long)]
-    first, second = long[0::2], long[1::2]
-    half = len(items) // 2
-    items[:] = [*first, *short[:half - len(first)], *second, *short[half - len(first):]]
+    chosen = set(long)
+    short = [item for item in items if item not in chosen]
+    size = -(-len(items) // workers)  # each process's share, rounded up
+    ordered = []
+    for k in range(workers):
+        dealt = long[k::workers]
+        take = max(0, min(size, len(items) - len(ordered)) - len(dealt))
+        ordered += [*dealt, *short[:take]]
+        short = short[take:]
+    items[:] = [*ordered, *short]
