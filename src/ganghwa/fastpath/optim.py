@@ -21,6 +21,7 @@ it at its first step.
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Callable
 from functools import partial
@@ -193,11 +194,18 @@ def plain_step(optimizer: torch.optim.Optimizer) -> None:
             or getattr(module, "_global_optimizer_post_hooks", True)):
         optimizer.step()
         return
-    step: Any = type(optimizer).step
+    with torch.no_grad():
+        _own_step(type(optimizer))(optimizer)
+
+
+@functools.cache
+def _own_step(cls: Any) -> Any:
+    """The class's step without torch's wrappers, found once per class (plain_step runs every
+    gradient step)."""
+    step: Any = cls.step
     while hasattr(step, "__wrapped__"):
         step = step.__wrapped__
-    with torch.no_grad():
-        step(optimizer)
+    return step
 
 
 def _decoupled(optimizer: torch.optim.Optimizer) -> bool:
