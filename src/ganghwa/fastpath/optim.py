@@ -194,8 +194,9 @@ def plain_step(optimizer: torch.optim.Optimizer) -> None:
             or getattr(module, "_global_optimizer_post_hooks", True)):
         optimizer.step()
         return
+    cls: Any = type(optimizer)  # a class is hashable; mypy reads Optimizer's __hash__ = None
     with torch.no_grad():
-        _own_step(type(optimizer))(optimizer)
+        _own_step(cls)(optimizer)
 
 
 @functools.cache
