@@ -1,4 +1,5 @@
 import os
+import signal
 
 import pytest
 
@@ -8,6 +9,12 @@ os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 # slower (docs/benchmarks.md). Child processes (the CLI under test) inherit it.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
+# A shell starts a background job (`pytest ... &`) with SIGINT ignored, and a process keeps an
+# ignored signal across exec, as nohup relies on: the Ctrl-C tests would then see a run that
+# rightly ignores SIGINT. Catching it here gives this process Python's usual KeyboardInterrupt,
+# and every process it starts the default disposition.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="module")
