@@ -15,7 +15,7 @@ import dataclasses
 import tomllib
 import types
 import typing
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -214,15 +214,22 @@ def parse_env_kwargs(pairs: list[str]) -> dict[str, Any]:
     """`["map_name=8x8", "is_slippery=false"]` -> {"map_name": "8x8", "is_slippery": False}.
 
     A key given with different values: the last wins, and a warning says so."""
+    given = _parse_pairs(pairs, "--env-kw", "is_slippery=false", lambda key: key)
+    return {key: parse_literal(value) for key, value in given.items()}
+
+
+def _parse_pairs(pairs: list[str], flag: str, example: str,
+                 name: Callable[[str], str]) -> dict[str, str]:
+    """key=value strings -> {name(key): the last value}, warning of a key repeated with
+    different values; a pair with no `=` or no key is a one-line error naming `example`."""
     given: dict[str, list[str]] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
-            raise GanghwaError(f"--env-kw takes key=value, got {pair!r}; e.g. --env-kw "
-                               "is_slippery=false")
-        given.setdefault(key.strip(), []).append(value.strip())
-    _warn_repeated("--env-kw", given)
-    return {key: parse_literal(values[-1]) for key, values in given.items()}
+            raise GanghwaError(f"{flag} takes key=value, got {pair!r}; e.g. {flag} {example}")
+        given.setdefault(name(key.strip()), []).append(value.strip())
+    _warn_repeated(flag, given)
+    return {key: values[-1] for key, values in given.items()}
 
 
 def _warn_repeated(flag: str, given: dict[str, list[str]]) -> None:
@@ -308,14 +315,7 @@ def parse_set(pairs: list[str]) -> dict[str, str]:
     """`["lr=1e-3", "hidden=64,64"]` -> {"lr": "1e-3", "hidden": "64,64"}.
 
     A key given with different values: the last wins, and a warning says so."""
-    given: dict[str, list[str]] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise GanghwaError(f"--set takes key=value, got {pair!r}; e.g. --set lr=0.001")
-        given.setdefault(key.strip().replace("-", "_"), []).append(value.strip())
-    _warn_repeated("--set", given)
-    return {key: values[-1] for key, values in given.items()}
+    return _parse_pairs(pairs, "--set", "lr=0.001", lambda key: key.replace("-", "_"))
 
 
 def apply(cfg: C, values: dict[str, Any]) -> C:
