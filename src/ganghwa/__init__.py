@@ -4,6 +4,7 @@
     from ganghwa import DQN, PPO, A2C, REINFORCE, A3C, GA, TabularAgent, DeepSarsa
     model = DQN("CartPole-v1", preset="tuned").learn(30_000)
     run = ganghwa.train("ppo", "CartPole-v1", out="runs")   # the CLI's pipeline: a run folder
+    run.show()                           # in a notebook: its evaluation, curve and video inline
 """
 
 from __future__ import annotations
@@ -22,16 +23,17 @@ if TYPE_CHECKING:
     from ganghwa.algos.reinforce import REINFORCE
     from ganghwa.algos.tabular import TabularAgent
     from ganghwa.config import DQNConfig
+    from ganghwa.notebook import show
     from ganghwa.pipeline import train
 
 _LAZY = {"DQN": "ganghwa.algos.dqn", "PPO": "ganghwa.algos.a2c", "A2C": "ganghwa.algos.a2c",
          "REINFORCE": "ganghwa.algos.reinforce", "A3C": "ganghwa.algos.a3c",
          "GA": "ganghwa.algos.ga", "TabularAgent": "ganghwa.algos.tabular",
          "DeepSarsa": "ganghwa.algos.deep_sarsa", "DQNConfig": "ganghwa.config",
-         "train": "ganghwa.pipeline"}
+         "train": "ganghwa.pipeline", "show": "ganghwa.notebook"}
 
 __all__ = ["A2C", "A3C", "DQN", "GA", "PPO", "REINFORCE", "DQNConfig", "DeepSarsa",
-           "TabularAgent", "__version__", "train"]
+           "TabularAgent", "__version__", "show", "train"]
 __version__ = "0.1.0"
 
 

@@ -51,6 +51,10 @@ class Outcome:
     def stop_reason(self) -> str:
         return str(self.agent.stop_reason)
 
+    def show(self) -> Any:
+        """The run folder for a notebook (notebook.py), as `ganghwa.show(path)` shows it later."""
+        return self.run.show()
+
 
 # ---------------------------------------------------------------- config and env
 

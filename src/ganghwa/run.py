@@ -267,6 +267,12 @@ class Run:
     def video_dir(self) -> Path:
         return self.path / "videos"
 
+    def show(self) -> Any:
+        """This run for a notebook: evaluation, curve, pictures and video embedded (notebook.py)."""
+        from ganghwa.notebook import RunView
+
+        return RunView(self)
+
     def write_json(self, path: Path, data: Any) -> None:
         atomic_write_text(path, json.dumps(data, indent=2) + "\n")
 

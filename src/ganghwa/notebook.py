@@ -1,0 +1,168 @@
+"""A run folder shown inline in a notebook: its pictures, evaluation table and video.
+
+    run = ganghwa.train("dqn", "CartPole-v1")   # or ganghwa.show("runs/dqn-CartPole-v1-...")
+    run.show()                                  # the whole run; or run.show().curve(), .video()
+
+Everything is read from the folder, so a run trained in the notebook and one loaded from disk
+show alike. Images and the video are embedded as base64 data, not linked by path: a path
+breaks in Colab's output frame and in an exported HTML file, while data plays anywhere.
+Each view is an object with `_repr_html_`, which Jupyter, Colab and nbconvert render, so this
+module needs no IPython import (and prints a plain summary outside a notebook).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from pathlib import Path
+from typing import Any
+
+from ganghwa.errors import GanghwaError
+from ganghwa.run import Run
+
+MAX_VIDEO_BYTES = 50 * 2**20
+"""A larger video is linked by its path rather than embedded, so a notebook stays openable."""
+
+EVAL_ROWS = (("mean", "mean return"), ("std", "std"), ("min", "min"), ("max", "max"),
+             ("episodes", "episodes"), ("mean_length", "mean length"), ("step", "env steps"),
+             ("checkpoint_step", "scored checkpoint's step"), ("stop_reason", "stop reason"),
+             ("train_seconds", "training time (s)"))
+
+
+class Html:
+    """A piece of HTML that a notebook renders; `str()` is its plain-text summary."""
+
+    def __init__(self, markup: str, text: str):
+        self.markup, self.text = markup, text
+
+    def _repr_html_(self) -> str:
+        return self.markup
+
+    def __str__(self) -> str:
+        return self.text
+
+    __repr__ = __str__
+
+
+def image(path: Path, alt: str) -> Html:
+    """A PNG embedded as data."""
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    return Html(f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt)}" '
+                f'style="max-width:100%">', f"{alt}: {path}")
+
+
+def video(path: Path) -> Html:
+    """An MP4 (or GIF) embedded as data, with controls; too large a file is linked instead."""
+    if path.stat().st_size > MAX_VIDEO_BYTES:
+        return Html(f'<p>video too large to embed ({path.stat().st_size / 2**20:.0f} MB): '
+                    f'<a href="{html.escape(str(path))}">{html.escape(path.name)}</a></p>',
+                    f"video: {path}")
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    if path.suffix.lower() == ".gif":
+        return Html(f'<img src="data:image/gif;base64,{data}" alt="video">', f"video: {path}")
+    return Html(f'<video controls loop muted playsinline style="max-width:100%" '
+                f'src="data:video/mp4;base64,{data}"></video>', f"video: {path}")
+
+
+def evaluation_table(evaluation: dict[str, Any]) -> Html:
+    """eval.json as a two-column table (and the final policy's column when it differs)."""
+    final = evaluation.get("final_policy") or {}
+    heads = ["", f"{evaluation.get('checkpoint', 'best')}.pt"] + (["final policy"] if final else [])
+    rows, lines = [], []
+    for key, label in EVAL_ROWS:
+        if key not in evaluation and key not in final:
+            continue
+        cells = [_cell(evaluation.get(key))] + ([_cell(final.get(key))] if final else [])
+        rows.append(f"<tr><th>{html.escape(label)}</th>"
+                    + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
+        lines.append(f"{label}: {' | '.join(cells)}")
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in heads)
+    return Html(f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>",
+                "\n".join(lines))
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.2f}"
+    return str(value)
+
+
+class RunView:
+    """What one run folder shows: `.curve()`, `.evaluation()`, `.video()`, `.values()`,
+    `.q_table()`; displayed as a whole, all of those it has."""
+
+    def __init__(self, run: str | Path | Run | Any):
+        # a path, or a Run or an Outcome (ganghwa.train's), both of which have .path
+        self.run = Run.open(run if isinstance(run, (str, Path)) else run.path)
+        self.path = self.run.path
+
+    def title(self) -> str:
+        from ganghwa.config import parse_toml
+
+        cfg = parse_toml(self.run.config_path.read_text(), str(self.run.config_path))
+        return f"{cfg.get('algo', '?')} on {cfg.get('env_id', '?')}, seed {cfg.get('seed', '?')}"
+
+    def curve(self) -> Html:
+        """curve.png: the return and the algorithm's own panels (the GA's fitness)."""
+        return image(self._need(self.run.curve_path, "a curve (it has no progress yet)"),
+                     "learning curve")
+
+    def evaluation(self) -> Html:
+        """eval.json as a table."""
+        path = self._need(self.run.eval_path, "an evaluation (training has not finished; "
+                          "`ganghwa resume` it)")
+        return evaluation_table(json.loads(path.read_text()))
+
+    def video(self) -> Html:
+        """The newest video of the greedy agent."""
+        videos = sorted((p for p in self.run.video_dir.glob("*") if p.suffix.lower()
+                         in (".mp4", ".gif")), key=lambda p: p.stat().st_mtime)
+        if not videos:
+            raise GanghwaError(f"{self.path} has no video; `ganghwa record {self.path}` "
+                               "makes one")
+        return video(videos[-1])
+
+    def values(self) -> Html:
+        """values.png of a tabular run on a grid: V(s) and the greedy arrows."""
+        return image(self._need(self.path / "values.png", "a value map (tabular runs on a "
+                                "grid env have one)"), "value map")
+
+    def q_table(self) -> Html:
+        """q_table.txt of a tabular run, best actions marked *."""
+        text = self._need(self.path / "q_table.txt", "a Q-table (tabular runs have one)"
+                          ).read_text()
+        return Html(f"<pre>{html.escape(text)}</pre>", text)
+
+    def parts(self) -> list[Html]:
+        """Every view the folder has files for, in reading order."""
+        shown = []
+        for view, present in ((self.evaluation, self.run.eval_path.is_file()),
+                              (self.curve, self.run.curve_path.is_file()),
+                              (self.values, (self.path / "values.png").is_file()),
+                              (self.q_table, (self.path / "q_table.txt").is_file()),
+                              (self.video, any(self.run.video_dir.glob("*.mp4"))
+                               or any(self.run.video_dir.glob("*.gif")))):
+            if present:
+                shown.append(view())
+        return shown
+
+    def _repr_html_(self) -> str:
+        head = f"<h3>{html.escape(self.title())}</h3><p><code>{html.escape(str(self.path))}" \
+               "</code></p>"
+        return head + "".join(part._repr_html_() for part in self.parts())
+
+    def __repr__(self) -> str:
+        return "\n".join([f"{self.title()}: {self.path}", *(str(p) for p in self.parts())])
+
+    def _need(self, path: Path, what: str) -> Path:
+        if not path.is_file():
+            raise GanghwaError(f"{self.path} has no {path.name}: no {what}")
+        return path
+
+
+def show(run: str | Path | Run | Any) -> RunView:
+    """A run folder (a path, 'last', a Run, or what `ganghwa.train` returned) for display."""
+    return RunView(run)
