@@ -1,4 +1,4 @@
-"""The `ganghwa sweep | compare | tune` commands: their arguments and what they print.
+"""The `ganghwa sweep | compare | tune | report` commands: their arguments and what they print.
 
 The work is in ganghwa.experiments; this module parses and prints, as cli.py does for the
 commands of one run.
@@ -27,6 +27,10 @@ EPILOGS = {
   ganghwa compare experiments/dqn-CartPole-v1
   ganghwa compare runs/dqn-CartPole-v1-s* runs/ppo-CartPole-v1-s*
   ganghwa compare experiments/dqn-CartPole-v1 --threshold 195""",
+    "report": """examples:
+  ganghwa report last --out cartpole.html
+  ganghwa report experiments/course --lang ko --out course.html
+  ganghwa report runs/q_learning-FrozenLake-v1-* runs/sarsa-FrozenLake-v1-*""",
     "tune": """examples:
   ganghwa tune dqn Acrobot-v1 --trials 30 --seeds 2 --steps 30000 --workers 2
   ganghwa tune ppo CartPole-v1 --space my_space.toml --pruner halving
@@ -36,7 +40,7 @@ EPILOGS = {
 
 
 def add_parsers(add: Any) -> None:
-    """The three subcommands, on the main parser's `add(name, help)`."""
+    """The experiment subcommands and report, on the main parser's `add(name, help)`."""
     p = add("sweep", "train seeds × variants as run folders of one experiment folder")
     p.add_argument("algo", help="algorithm")
     p.add_argument("env", help="Gymnasium id or module:Class")
@@ -70,6 +74,14 @@ def add_parsers(add: Any) -> None:
                    "reward_threshold, else stop_at)")
     p.add_argument("--out", help="folder for compare.csv and compare.png (default: the "
                    "experiment folder, else here)")
+
+    p = add("report", "write the lab report of runs or experiments: one self-contained HTML "
+                      "file")
+    p.add_argument("runs", nargs="+", help="run folders ('last'), experiment folders, or "
+                   "folders holding run folders")
+    p.add_argument("--out", default="report.html", help="the HTML file (default report.html)")
+    p.add_argument("--lang", choices=("en", "ko"), default="en",
+                   help="the report's language (default en)")
 
     p = add("tune", "search settings with Optuna; writes the best as a preset file")
     p.add_argument("algo", help="algorithm")
@@ -211,4 +223,13 @@ def cmd_tune(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"sweep": cmd_sweep, "compare": cmd_compare, "tune": cmd_tune}
+def cmd_report(args: argparse.Namespace) -> int:
+    from ganghwa.report import report
+    from ganghwa.run import Run
+
+    paths = [str(Run.open(p).path) if p == "last" else p for p in args.runs]
+    print(f"report: {report(paths, args.out, args.lang)}")
+    return 0
+
+
+COMMANDS = {"sweep": cmd_sweep, "compare": cmd_compare, "tune": cmd_tune, "report": cmd_report}
