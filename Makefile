@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test test-browser lint bench clean
 
 # uv installs the rest in parallel (10 s where pip takes about a minute) and keeps the torch
 # that pip has just installed, which satisfies the project's range; plain pip is the fallback.
@@ -24,6 +24,14 @@ demo: $(STAMP)
 ## make test: lint, type-check and run the whole test suite
 test: $(STAMP) lint
 	$(BIN)/python -m pytest -q
+
+## make test-browser: install Chromium and a Hangul font (Debian packages, as root), then open
+## the generated reports in headless Chromium (CI runs it after make test)
+test-browser: $(STAMP)
+	(command -v chromium && command -v chromedriver && fc-list :lang=ko | grep -q .) >/dev/null \
+	  || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	      --no-install-recommends chromium chromium-driver fonts-noto-cjk)
+	GANGHWA_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -q -n 0 tests/browser
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
