@@ -49,6 +49,13 @@ def start_worker_process(parent: int) -> None:
         number = getattr(signal, name, None)
         if number is not None:
             signal.signal(number, signal.SIG_IGN)
+    die_with_parent(parent)
+
+
+def die_with_parent(parent: int) -> None:
+    """End this process when its parent `parent` ends, SIGKILL included (see above): what a
+    non-daemonic worker needs, since only a daemonic one is ended by multiprocessing, and then
+    only at a normal exit."""
     if sys.platform.startswith("linux"):  # without a libc to call, the thread still watches
         with contextlib.suppress(OSError, AttributeError):
             ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL),

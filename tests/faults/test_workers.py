@@ -135,6 +135,36 @@ def test_killing_the_coordinator_leaves_no_worker_within_5_s(algo, tmp_path):
     print(f"{algo}: {len(spawned)} processes gone {seconds:.2f} s after the SIGKILL")
 
 
+def test_a_sweep_runs_a3c_and_killing_its_driver_leaves_no_process_within_5_s(tmp_path):
+    """A sweep's pool process runs A3C, which starts worker processes of its own (a daemonic
+    pool process may not: "daemonic processes are not allowed to have children"). SIGKILL of
+    the sweep's driver then ends the pool process, and that its A3C workers, by themselves."""
+    proc = subprocess.Popen([GANGHWA, "sweep", "a3c", "CartPole-v1", "--seeds", "0-1",
+                             "--steps", "10000000", "--workers", "1", "--name", "k"],
+                            cwd=tmp_path, env=ENV, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+
+    def descendants(pid: int) -> list[int]:
+        return [d for c in children(pid) for d in (c, *descendants(c))]
+
+    try:
+        def a3c_workers_up() -> bool:
+            assert proc.poll() is None, proc.communicate()[1]
+            pool = [c for c in children(proc.pid) if "spawn_main" in cmdline(c)]
+            return any(len([w for w in children(p) if "spawn_main" in cmdline(w)
+                            and ignores_stop_signals(w)]) == 2 for p in pool)
+
+        wait_for(a3c_workers_up, 120, "the sweep's run to start its two A3C workers")
+        spawned = descendants(proc.pid)
+        assert len(spawned) >= 3  # the pool process and its run's two workers, at least
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    seconds = wait_for(lambda: not any(alive(p) for p in spawned), 5,
+                       f"the sweep's processes {spawned} to exit")
+    print(f"sweep: {len(spawned)} processes gone {seconds:.2f} s after the SIGKILL")
+
+
 def _orphan_script(use_kernel: bool) -> str:
     """A parent that starts one worker (no torch: a second) and prints its pid."""
     worker = textwrap.dedent(f"""

@@ -97,10 +97,13 @@ def run_task(task: Task, root: str | Path) -> Result:
 
 # ---------------------------------------------------------------- the local pool
 
-def _worker(inbox: Any, outbox: Any, index: int) -> None:
+def _worker(inbox: Any, outbox: Any, index: int, parent: int) -> None:
     """A pool process: run tasks until told to stop (None). A SIGTERM outside a run's own
     handler (runtime.InterruptFlag) is noted; the driver repeats it until the run stops."""
+    from ganghwa.ray_setup import die_with_parent
+
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    die_with_parent(parent)
     stop: list[bool] = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(True))
     while True:
@@ -127,8 +130,10 @@ class _Pool:
 
     def _start(self, index: int) -> None:
         inbox = self.ctx.Queue()
-        process = self.ctx.Process(target=_worker, args=(inbox, self.outbox, index),
-                                   daemon=True)
+        # Not daemonic: a run may start processes of its own (A3C's and the GA's workers),
+        # which a daemonic process may not; die_with_parent ends it with the driver instead.
+        process = self.ctx.Process(target=_worker,
+                                   args=(inbox, self.outbox, index, os.getpid()), daemon=False)
         with ignoring_sigint():
             process.start()
         self.slots[index] = [process, inbox, None]
