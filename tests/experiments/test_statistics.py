@@ -49,6 +49,19 @@ def test_iqm_and_its_ci_match_a_hand_computation():
     assert (b["iqm"], b["iqm_low"], b["iqm_high"]) == (10.0, 10.0, 10.0)
 
 
+def test_the_same_runs_give_the_same_intervals_and_leave_numpys_generator_alone():
+    """rliable resamples with numpy's global generator, ignoring its random_state: compare
+    seeds it for the call and puts it back, so a table can be reproduced."""
+    groups = [fake("a", [8.0, 1.0, 7.0, 2.0, 6.0, 3.0, 5.0, 4.0]), fake("b", [9.0, 2.0, 6.0])]
+    np.random.seed(123)
+    expected_next = np.random.rand()
+    np.random.seed(123)
+    first = compare.statistics(groups, threshold=5.0, reps=500)
+    assert np.random.rand() == expected_next  # the caller's generator, as it was
+    np.random.rand(7)  # a different global state before the second call
+    assert compare.statistics(groups, threshold=5.0, reps=500) == first
+
+
 def test_probability_of_improvement_counts_ties_as_half():
     # P(X > Y) + P(X = Y) / 2 over all pairs: x = [1, 2], y = [1, 2] -> (0 + .5 + 1 + .5) / 4
     rows = compare.statistics([fake("y", [1.0, 2.0]), fake("x", [1.0, 2.0])], None, reps=500)

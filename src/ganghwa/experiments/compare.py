@@ -10,10 +10,12 @@ against env steps with its 95% CI band.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import io
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,6 +62,21 @@ def rliable() -> tuple[Any, Any]:
         raise GanghwaError(f"compare needs rliable ({e.name or e}): pip install "
                            "'ganghwa[tune]'") from None
     return library, metrics
+
+
+@contextlib.contextmanager
+def seeded_resampling(seed: int) -> Iterator[np.random.RandomState]:
+    """A RandomState for rliable, and numpy's global generator seeded too, then put back.
+
+    Why: rliable's StratifiedBootstrap draws its resamples with the global np.random.choice
+    (update_indices) and never uses the random_state it passes to arch, so without this the
+    same runs gave a different CI on every call (497.1 then 497.5 for one 10-seed group)."""
+    saved = np.random.get_state()
+    np.random.seed(seed)
+    try:
+        yield np.random.RandomState(seed)
+    finally:
+        np.random.set_state(saved)
 
 
 def find_runs(paths: list[str]) -> list[Path]:
@@ -177,7 +194,13 @@ def statistics(groups: list[Group], threshold: float | None, reps: int = REPS,
     the first group) and its CI, median steps and seconds to the threshold."""
     library, metrics = rliable()
     scores = {g.label: np.array([[r.final] for r in g.runs]) for g in groups}
-    state = np.random.RandomState(seed)
+    with seeded_resampling(seed) as state:
+        return _rows(groups, threshold, reps, scores, state, library, metrics)
+
+
+def _rows(groups: list[Group], threshold: float | None, reps: int,
+          scores: dict[str, np.ndarray], state: np.random.RandomState, library: Any,
+          metrics: Any) -> list[dict[str, Any]]:
     iqm, iqm_ci = library.get_interval_estimates(
         scores, lambda x: np.array([metrics.aggregate_iqm(x)]), reps=reps, random_state=state)
     rows = []
@@ -241,20 +264,27 @@ def curves(groups: list[Group], reps: int = 500, seed: int = 0
     if not ends:
         return {}, ""
     grid = np.linspace(0, max(ends), GRID)
-    state = np.random.RandomState(seed)
-    out = {}
-    for g in groups:
-        lines = [np.interp(grid, *series[id(r)], left=np.nan) for r in g.runs
-                 if len(series[id(r)][0])]  # nothing before a run's first point
-        if not lines:
-            continue
-        mean, ci = library.get_interval_estimates({g.label: np.array(lines)},
-                                                  lambda x: x.mean(axis=0), reps=reps,
-                                                  random_state=state)
-        out[g.label] = (grid, mean[g.label], ci[g.label])
+    out: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+    with seeded_resampling(seed) as state:
+        for g in groups:
+            _curve(g, grid, series, reps, state, library, out)
     what = ("greedy evaluation mean (held after a run stops)" if evaluated else
             "episode return (20-episode mean)")
     return out, what
+
+
+def _curve(g: Group, grid: np.ndarray, series: dict[int, tuple[np.ndarray, np.ndarray]],
+           reps: int, state: np.random.RandomState, library: Any,
+           out: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]) -> None:
+    """One group's mean curve on the grid and its CI band, into `out`."""
+    lines = [np.interp(grid, *series[id(r)], left=np.nan) for r in g.runs
+             if len(series[id(r)][0])]  # nothing before a run's first point
+    if not lines:
+        return
+    mean, ci = library.get_interval_estimates({g.label: np.array(lines)},
+                                              lambda x: x.mean(axis=0), reps=reps,
+                                              random_state=state)
+    out[g.label] = (grid, mean[g.label], ci[g.label])
 
 
 def _series(run: RunData, evaluated: bool) -> tuple[np.ndarray, np.ndarray]:
