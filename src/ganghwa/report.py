@@ -219,12 +219,21 @@ def command(run: RunData) -> str:
     cfg = run.config
     algo, env, preset = str(cfg["algo"]), str(cfg["env_id"]), str(cfg.get("preset", "none"))
     env_kwargs = cfg.get("env_kwargs") or {}
-    base = dataclasses.asdict(configure(algo, env, preset, {"env_kwargs": env_kwargs or None,
-                                                            "seed": cfg.get("seed", 0)})[0])
-    sets = [f"{k}={_value(v)}" for k, v in cfg.items()
+    try:
+        base = dataclasses.asdict(configure(algo, env, preset, {
+            "env_kwargs": env_kwargs or None, "seed": cfg.get("seed", 0)})[0])
+    except GanghwaError:  # the preset file has moved, say: every setting, from the defaults
+        base, preset = {}, "none"
+    keys = [k for k, v in cfg.items()
             if k not in ("algo", "env_id", "preset", "seed", "env_kwargs") and base.get(k) != v]
+    # a plain lr=0.001 reads as a constant schedule: a key with a `<key>_schedule` field
+    # brings its schedule too, set after it
+    keys += [f"{k}_schedule" for k in keys if f"{k}_schedule" in cfg]
+    keys = sorted(dict.fromkeys(keys), key=lambda k: k.endswith("_schedule"))
+    sets = [f"{k}={_value(cfg[k])}" for k in keys]
     words = ["ganghwa", "train", algo, env, "--preset", preset, "--seed", str(cfg.get("seed"))]
-    words += [item for k, v in env_kwargs.items() for item in ("--env-kw", f"{k}={_value(v)}")]
+    for k, v in env_kwargs.items():  # as TOML reads it back: "3" stays a string
+        words += ["--env-kw", f"{k}={json.dumps(v) if isinstance(v, (str, list)) else _value(v)}"]
     return shlex.join(words + (["--set", *sets] if sets else []))
 
 

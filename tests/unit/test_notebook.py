@@ -3,6 +3,7 @@ same for a run just trained and for its folder loaded from disk."""
 
 import base64
 import json
+import os
 import re
 
 import pytest
@@ -85,5 +86,34 @@ def test_a_video_too_large_to_embed_is_linked(tmp_path):
     run = fake_run(tmp_path / "r", **{"videos__a.mp4": b"small"})
     with (run / "videos" / "b.mp4").open("wb") as f:
         f.truncate(MAX_VIDEO_BYTES + 1)  # sparse: no real 50 MB written
+    os.utime(run / "videos" / "b.mp4", ns=(2**62, 2**62))  # the newest, whatever the clock
     markup = show(run).video()._repr_html_()
     assert "too large to embed" in markup and 'href="' in markup and "base64" not in markup
+
+
+@pytest.mark.parametrize(("algo", "env", "preset", "flags", "sets"), [
+    ("ppo", "CartPole-v1", "tuned", {}, {"lr": "lin_0.0005", "clip_range": "0.1"}),
+    ("q_learning", "FrozenLake-v1", "none",
+     {"env_kwargs": {"desc": ["SFF", "FHF", "FFG"], "is_slippery": False}}, {"alpha": "0.3"}),
+])
+def test_reports_train_line_rebuilds_the_config(algo, env, preset, flags, sets):
+    """config -> the report's `ganghwa train` line -> the CLI's own parsing -> the same config:
+    a linear schedule and list- or string-valued env keywords included."""
+    import dataclasses
+    import shlex
+    from pathlib import Path
+
+    from ganghwa.config import parse_env_kwargs, parse_set
+    from ganghwa.experiments.compare import RunData
+    from ganghwa.pipeline import configure
+    from ganghwa.report import command
+
+    cfg = dataclasses.asdict(configure(algo, env, preset, {"seed": 3, **flags}, sets)[0])
+    words = shlex.split(command(RunData(Path("."), cfg, 0.0, [], {})))
+    assert words[:4] == ["ganghwa", "train", algo, env]
+    given = words[words.index("--set") + 1:]
+    kwargs = parse_env_kwargs([words[i + 1] for i, w in enumerate(words) if w == "--env-kw"])
+    again = configure(algo, env, words[words.index("--preset") + 1],
+                      {"seed": int(words[words.index("--seed") + 1]),
+                       "env_kwargs": kwargs or None}, parse_set(given))[0]
+    assert dataclasses.asdict(again) == cfg
