@@ -5,6 +5,7 @@
     model = DQN("CartPole-v1", preset="tuned").learn(30_000)
     run = ganghwa.train("ppo", "CartPole-v1", out="runs")   # the CLI's pipeline: a run folder
     run.show()                           # in a notebook: its evaluation, curve and video inline
+    ganghwa.sweep("dqn", "CartPole-v1", seeds="0-9").show()   # 10 seeds: IQM, CI, curves
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from ganghwa.algos.reinforce import REINFORCE
     from ganghwa.algos.tabular import TabularAgent
     from ganghwa.config import DQNConfig
+    from ganghwa.experiments.sweep import sweep
     from ganghwa.notebook import show
     from ganghwa.pipeline import train
 
@@ -30,10 +32,11 @@ _LAZY = {"DQN": "ganghwa.algos.dqn", "PPO": "ganghwa.algos.a2c", "A2C": "ganghwa
          "REINFORCE": "ganghwa.algos.reinforce", "A3C": "ganghwa.algos.a3c",
          "GA": "ganghwa.algos.ga", "TabularAgent": "ganghwa.algos.tabular",
          "DeepSarsa": "ganghwa.algos.deep_sarsa", "DQNConfig": "ganghwa.config",
-         "train": "ganghwa.pipeline", "show": "ganghwa.notebook"}
+         "train": "ganghwa.pipeline", "show": "ganghwa.notebook",
+         "sweep": "ganghwa.experiments.sweep"}
 
 __all__ = ["A2C", "A3C", "DQN", "GA", "PPO", "REINFORCE", "DQNConfig", "DeepSarsa",
-           "TabularAgent", "__version__", "show", "train"]
+           "TabularAgent", "__version__", "show", "sweep", "train"]
 __version__ = "0.1.0"
 
 

@@ -20,6 +20,7 @@ import contextlib
 import csv
 import io
 import math
+import os
 import sys
 import time
 from collections import deque
@@ -303,9 +304,26 @@ def _open_display(total: int, done: int, unit: str) -> _Display:
         except ImportError:  # pragma: no cover - Jupyter runs on IPython
             return _Lines(console.file, total, unit)
         return _NotebookLine(display, total, done, unit)
-    if console.is_terminal:
+    if console.is_terminal and _live_terminal(console.file):
         return _RichBar(console, total, done)
     return _Lines(console.file, total, unit)
+
+
+def _live_terminal(file: IO[str]) -> bool:
+    """A terminal that can show rich's live bar, which moves the cursor.
+
+    Not a pipe that FORCE_COLOR makes rich take for a terminal, and not the pseudo-terminal of
+    a notebook's `!ganghwa train`: IPython runs shell commands in a pty, and Jupyter and Colab
+    render colours but not cursor moves, so every redraw became a new line of garbage. The
+    kernel's environment tells that case apart: jupyter_client's JPY_PARENT_PID, or the
+    TERM=xterm-color and PAGER=cat that ipykernel's shell sets for its commands."""
+    env = os.environ
+    if "JPY_PARENT_PID" in env or (env.get("TERM") == "xterm-color" and env.get("PAGER") == "cat"):
+        return False
+    try:
+        return file.isatty()
+    except (AttributeError, ValueError):
+        return False
 
 
 def _line(unit: str, done: int, total: int, stats: str, seconds: float) -> str:

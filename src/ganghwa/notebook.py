@@ -15,11 +15,16 @@ from __future__ import annotations
 import base64
 import html
 import json
+import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from ganghwa.errors import GanghwaError
 from ganghwa.run import Run
+
+QUICK_ENV = "GANGHWA_QUICK"
+"""Set to 1, every notebook budget shrinks to its quick value (the test suite runs them so)."""
 
 MAX_VIDEO_BYTES = 50 * 2**20
 """A larger video is linked by its path rather than embedded, so a notebook stays openable."""
@@ -163,6 +168,66 @@ class RunView:
         return path
 
 
-def show(run: str | Path | Run | Any) -> RunView:
-    """A run folder (a path, 'last', a Run, or what `ganghwa.train` returned) for display."""
-    return RunView(run)
+class Comparison:
+    """Runs grouped as `ganghwa compare` groups them: a table per group (seeds, solved,
+    mean ± std, IQM with its 95% CI, P(improvement over the first group)) and the curves of
+    the mean over seeds with their CI band. compare.csv and compare.png are written as the
+    command writes them."""
+
+    def __init__(self, paths: Sequence[str | Path], threshold: float | None = None):
+        from ganghwa.experiments.compare import compare
+
+        self.paths = [str(p) for p in paths]
+        self.rows, self.threshold, self.files = compare(self.paths, threshold)
+
+    def table(self) -> Html:
+        heads = ["group", "seeds", "solved", "mean ± std", "IQM [95% CI]",
+                 "P(better than first) [95% CI]", "median steps to threshold"]
+        rows, lines = [], []
+        for row in self.rows:
+            cells = [row["group"], str(row["seeds"]),
+                     "–" if row["solved"] is None else f"{row['solved']}/{row['seeds']}",
+                     f"{row['mean']:.2f} ± {row['std']:.2f}",
+                     f"{row['iqm']:.2f} [{row['iqm_low']:.2f}, {row['iqm_high']:.2f}]",
+                     f"{row['p_improvement']:.2f} [{row['p_low']:.2f}, {row['p_high']:.2f}]"
+                     if "p_improvement" in row else "–",
+                     "–" if row["steps_to_threshold"] is None else
+                     f"{row['steps_to_threshold']:,.0f} ({row['reached_threshold']} seeds)"]
+            rows.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
+            lines.append(" | ".join(cells))
+        head = "".join(f"<th>{html.escape(h)}</th>" for h in heads)
+        note = "" if self.threshold is None else f"threshold {self.threshold:g}"
+        return Html(f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody>"
+                    f"</table><p>{html.escape(note)}</p>",
+                    "\n".join([" | ".join(heads), *lines, note]))
+
+    def curves(self) -> Html:
+        return image(self.files["plot"], "mean over seeds with 95% CI")
+
+    def _repr_html_(self) -> str:
+        return self.table()._repr_html_() + self.curves()._repr_html_()
+
+    def __repr__(self) -> str:
+        return f"{self.table()}\ncurves: {self.files['plot']}"
+
+
+def show(run: str | Path | Run | Any, *more: str | Path | Any,
+         threshold: float | None = None) -> RunView | Comparison:
+    """A run folder (a path, 'last', a Run, or what `ganghwa.train` returned) for display; an
+    experiment folder, or several runs, as their comparison."""
+    items = [x if isinstance(x, (str, Path)) else x.path if hasattr(x, "path") else x.root
+             for x in (run, *more)]
+    if len(items) == 1 and (str(items[0]) == "last" or (Path(items[0]) / "config.toml").is_file()):
+        return RunView(items[0])
+    return Comparison(items, threshold)
+
+
+def quick() -> bool:
+    """Whether GANGHWA_QUICK=1 asks for the shrunk budgets."""
+    return os.environ.get(QUICK_ENV, "") not in ("", "0")
+
+
+def budget(full: int, quick_value: int) -> int:
+    """`full`, or `quick_value` under GANGHWA_QUICK=1: the notebooks' budgets, so that the test
+    suite executes every notebook top to bottom in seconds and it cannot rot."""
+    return quick_value if quick() else full

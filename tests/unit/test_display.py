@@ -41,8 +41,17 @@ def stderr(monkeypatch):
     return out
 
 
+class Tty(io.StringIO):
+    """A terminal's stream, captured."""
+
+    def isatty(self):
+        return True
+
+
 def _terminal(monkeypatch, width):
-    out = io.StringIO()
+    for name in ("JPY_PARENT_PID", "PAGER"):  # the marks of a notebook's shell command
+        monkeypatch.delenv(name, raising=False)
+    out = Tty()
     monkeypatch.setattr(logging_module, "Console", lambda **_: Console(
         file=out, force_terminal=True, force_jupyter=False, width=width))
     return out

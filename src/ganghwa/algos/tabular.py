@@ -364,7 +364,8 @@ class TabularAgent(Agent):
         from ganghwa.plots import plot_value_map
         from ganghwa.run import atomic_write_text
 
-        console = Console(record=True, width=120, file=io.StringIO())
+        console = Console(record=True, width=120, file=io.StringIO(),
+                          force_jupyter=False)  # in Jupyter it would display, not write
         console.print(self.view())
         atomic_write_text(run.path / "q_table.txt", console.export_text())
         written = {"q_table": run.path / "q_table.txt"}

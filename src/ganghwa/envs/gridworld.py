@@ -81,7 +81,9 @@ class GridWorld(gym.Env[np.int64, np.int64]):
     gymnasium's toy-text envs do, so the DP methods can use it.
 
     ### Rewards
-    +1 for reaching the goal, -1 for a trap, `step_reward` (default 0) for any other move.
+    `goal_reward` (default +1) for reaching a goal, `trap_reward` (default -1) for a trap,
+    `step_reward` (default 0) for any other move. Sutton & Barto's 4×4 grid of Example 4.1 is
+    `desc="GS../..../..../...G"` with every reward -1 (`step_reward=goal_reward=-1`).
 
     ### Episode end
     Terminated on the goal or a trap; registered with a 100-step time limit.
@@ -95,13 +97,15 @@ class GridWorld(gym.Env[np.int64, np.int64]):
         "render_fps": 4}
 
     def __init__(self, desc: Sequence[str] | str = LECTURE_MAP, slip: float = 0.0,
-                 step_reward: float = 0.0, render_mode: str | None = None):
+                 step_reward: float = 0.0, goal_reward: float = 1.0, trap_reward: float = -1.0,
+                 render_mode: str | None = None):
         if not 0.0 <= slip < 1.0:
             raise GanghwaError(f"slip must lie in [0, 1), got {slip}")
         self.desc = parse_map(desc)
         self.grid_shape = (len(self.desc), len(self.desc[0]))
         self.action_labels = tuple(ARROWS)
         self.slip, self.step_reward = float(slip), float(step_reward)
+        self.goal_reward, self.trap_reward = float(goal_reward), float(trap_reward)
         n_rows, n_cols = self.grid_shape
         n_states = n_rows * n_cols
         self.observation_space = gym.spaces.Discrete(n_states)
@@ -131,7 +135,8 @@ class GridWorld(gym.Env[np.int64, np.int64]):
         result = []
         for nxt, p in outcomes.items():
             cell = self._cell(nxt)
-            reward = 1.0 if cell == "G" else -1.0 if cell == "X" else self.step_reward
+            reward = (self.goal_reward if cell == "G" else self.trap_reward if cell == "X"
+                      else self.step_reward)
             result.append((p, nxt, reward, cell in "GX"))
         return result
 

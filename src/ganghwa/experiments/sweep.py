@@ -32,6 +32,12 @@ class SweepOutcome:
     def count(self, *statuses: str) -> int:
         return sum(r.status in statuses for r in self.results)
 
+    def show(self, threshold: float | None = None) -> Any:
+        """The experiment for a notebook: compare's table and curves (notebook.py)."""
+        from ganghwa.notebook import Comparison
+
+        return Comparison([self.root], threshold)
+
 
 def prepare(algo: str, env: str, seeds: str, variants: list[str], grid: list[str] | None = None,
             steps: int | None = None, name: str | None = None, out: str | Path = "experiments",
