@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-browser lint bench clean
+.PHONY: demo test test-notebooks notebooks test-browser lint bench clean
 
 # uv installs the rest in parallel (10 s where pip takes about a minute) and keeps the torch
 # that pip has just installed, which satisfies the project's range; plain pip is the fallback.
@@ -21,9 +21,19 @@ demo: $(STAMP)
 	$(BIN)/ganghwa train dqn CartPole-v1 --preset tuned --out runs
 	$(BIN)/ganghwa eval last --episodes 20
 
-## make test: lint, type-check and run the whole test suite
+## make test: lint, type-check and run the test suite (all but the notebooks, which CI runs next)
 test: $(STAMP) lint
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -m "not notebook"
+
+## make test-notebooks: the 12 course notebooks, top to bottom in a Jupyter kernel, at the quick
+## budget (GANGHWA_QUICK=1; about 4.5 minutes on 2 cores), and that each is built from its source
+test-notebooks: $(STAMP)
+	$(BIN)/python -m pytest -q -m notebook tests/notebooks
+
+## make notebooks: execute the 12 notebooks at the full budget; the executed copies, their HTML
+## exports and the wall times go to notebooks/executed/ (about an hour on 2 cores)
+notebooks: $(STAMP)
+	$(BIN)/python notebooks/run.py --out notebooks/executed
 
 ## make test-browser: install Chromium and a Hangul font (Debian packages, as root), then open
 ## the generated reports in headless Chromium (CI runs it after make test)
@@ -34,7 +44,7 @@ test-browser: $(STAMP)
 	GANGHWA_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -q -n 0 tests/browser
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks notebooks/src notebooks/build.py notebooks/run.py
 	$(BIN)/mypy src
 
 ## make bench: ganghwa vs Stable-Baselines3, side by side (long; not part of the test suite)

@@ -21,7 +21,7 @@ import nbformat
 HERE = Path(__file__).resolve().parent
 LANGS = ("en", "ko")
 INSTALL = '''\
-# Colab: install ganghwa. Where it is installed already (Jupyter on your machine), this does nothing.
+# Colab: install ganghwa. Where it is installed (Jupyter on your machine), this does nothing.
 # Colab: ganghwa를 설치합니다. 이미 설치된 곳(내 컴퓨터의 Jupyter)에서는 아무 일도 하지 않습니다.
 import importlib.util
 import os

@@ -215,11 +215,17 @@ def show(run: str | Path | Run | Any, *more: str | Path | Any,
          threshold: float | None = None) -> RunView | Comparison:
     """A run folder (a path, 'last', a Run, or what `ganghwa.train` returned) for display; an
     experiment folder, or several runs, as their comparison."""
-    items = [x if isinstance(x, (str, Path)) else x.path if hasattr(x, "path") else x.root
-             for x in (run, *more)]
+    items = [_where(x) for x in (run, *more)]
     if len(items) == 1 and (str(items[0]) == "last" or (Path(items[0]) / "config.toml").is_file()):
         return RunView(items[0])
     return Comparison(items, threshold)
+
+
+def _where(x: Any) -> str | Path:
+    """The folder of a path, a Run, an Outcome (`.path`) or a SweepOutcome (`.root`)."""
+    if isinstance(x, (str, Path)):
+        return x
+    return getattr(x, "path", None) or x.root
 
 
 def quick() -> bool:

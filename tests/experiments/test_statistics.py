@@ -127,3 +127,17 @@ def test_an_experiments_variants_stay_apart_even_with_the_same_config(tmp_path):
                             1.0, [], {}) for v in ("a", "b") for seed in (0, 1)]
     groups = compare.group(runs)
     assert [(g.label, len(g.runs)) for g in groups] == [("a", 2), ("b", 2)]
+
+
+def test_runs_of_other_algorithms_are_named_by_the_algorithm_then_by_their_own_choices():
+    """REINFORCE, A2C and PPO have different fields (and other values of the shared ones);
+    the groups are named reinforce, a2c and ppo, and two PPOs by what tells them apart."""
+    def run(i, algo, **config):
+        return compare.RunData(Path(f"r{i}"), {"seed": i, "algo": algo, "env_id": "CartPole-v1",
+                                               **config}, 1.0, [], {})
+    runs = [run(0, "reinforce", lr=1e-3, baseline=True), run(1, "a2c", lr=7e-4, gae_lambda=1.0),
+            run(2, "ppo", lr=1e-3, gae_lambda=0.8), run(3, "ppo", lr=1e-3, gae_lambda=0.95),
+            run(4, "ppo", lr=1e-3, gae_lambda=0.8)]
+    groups = compare.group(runs)
+    assert [(g.label, len(g.runs)) for g in groups] == [
+        ("reinforce", 1), ("a2c", 1), ("ppo gae_lambda=0.8", 2), ("ppo gae_lambda=0.95", 1)]

@@ -1,6 +1,5 @@
 """Execute notebooks in a real Jupyter kernel (nbclient and ipykernel, of the dev extra)."""
 
-import os
 import re
 import sys
 from pathlib import Path
@@ -11,20 +10,11 @@ nbformat = pytest.importorskip("nbformat", reason="the dev extra installs nbform
 nbclient = pytest.importorskip("nbclient", reason="the dev extra installs nbclient")
 pytest.importorskip("ipykernel", reason="the dev extra installs ipykernel")
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "notebooks"))
+from run import execute, export_html  # noqa: E402  notebooks/run.py: the documented command
+
 CURSOR = re.compile(r"\x1b\[[0-9;?]*[A-Za-ln-z]")
 """Terminal control codes other than colours (SGR, ...m), which Jupyter shows as garbage."""
-
-
-def execute(notebook, cwd: Path, timeout: int = 600, **env: str):
-    """Run every cell of `notebook` top to bottom in a fresh python3 kernel started in `cwd`,
-    with `env` added to the kernel's environment; the notebook comes back with its outputs.
-    A cell that raises fails the call (nbclient's CellExecutionError, with the traceback)."""
-    bin_dir = str(Path(sys.executable).parent)  # so that `!ganghwa` is this venv's script
-    kernel_env = {**os.environ, "PATH": bin_dir + os.pathsep + os.environ.get("PATH", ""),
-                  "MPLBACKEND": "module://matplotlib_inline.backend_inline", **env}
-    client = nbclient.NotebookClient(notebook, timeout=timeout, kernel_name="python3",
-                                     resources={"metadata": {"path": str(cwd)}})
-    return client.execute(env=kernel_env)  # keywords go on to the kernel manager's start
 
 
 def outputs(notebook):
@@ -35,3 +25,6 @@ def outputs(notebook):
 
 def text_of(output) -> str:
     return output.get("text") or "".join(str(v) for v in output.get("data", {}).values())
+
+
+__all__ = ["CURSOR", "execute", "export_html", "nbformat", "outputs", "text_of"]

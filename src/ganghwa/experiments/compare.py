@@ -129,13 +129,28 @@ def group(runs: list[RunData]) -> list[Group]:
         signature = (variant if variant is not None else  # matches another variant's
                      tuple(repr(r.config.get(k)) for k in differing))
         if signature not in groups:
-            groups[signature] = Group(_label(r, differing))
+            groups[signature] = Group(variant[1] if variant is not None else "")
         groups[signature].runs.append(r)
-    labels = [g.label for g in groups.values()]
-    if len(set(labels)) < len(labels):  # variant names that do not tell groups apart
-        for g in groups.values():
-            g.label = " ".join(f"{k}={_text(g.runs[0].config.get(k))}" for k in differing)
-    return list(groups.values())
+    found = list(groups.values())
+    labels = [g.label for g in found]
+    duplicated = len(set(labels)) < len(labels)  # variant names that do not tell groups apart
+    for g in found:
+        if duplicated or not g.label:
+            g.label = _label(g, found, differing)
+    return found
+
+
+def _label(g: Group, groups: list[Group], differing: list[str]) -> str:
+    """The settings that tell the group apart. Groups of other algorithms or envs are named
+    by those first, and then by what differs among the groups of the same algorithm and env
+    only: the fields of one algorithm that another lacks, or sets otherwise, are no choice."""
+    config = g.runs[0].config
+    head = [k for k in ("algo", "env_id") if k in differing]
+    alike = [h for h in groups if all(h.runs[0].config.get(k) == config.get(k) for k in head)]
+    rest = [k for k in differing if k not in head
+            and len({repr(h.runs[0].config.get(k)) for h in alike}) > 1]
+    return " ".join([*(str(config.get(k)) for k in head),
+                     *(f"{k}={_text(config.get(k))}" for k in rest)]) or "all runs"
 
 
 def _variant(run: RunData) -> tuple[str, str] | None:
@@ -145,13 +160,6 @@ def _variant(run: RunData) -> tuple[str, str] | None:
             (run.path.parent.parent / "manifest.json").is_file():
         return str(run.path.parent.parent), stem
     return None
-
-
-def _label(run: RunData, differing: list[str]) -> str:
-    variant = _variant(run)
-    if variant is not None:
-        return variant[1]
-    return " ".join(f"{k}={_text(run.config.get(k))}" for k in differing) or "all runs"
 
 
 def _text(value: Any) -> str:
