@@ -39,11 +39,12 @@ def execute(notebook: Any, cwd: Path, timeout: int = 1800, **env: str) -> Any:
     return client.execute(env=kernel_env)  # keywords go on to the kernel manager's start
 
 
-def export_html(notebook: Any) -> str:
-    """The executed notebook as one HTML file; its images are data in the outputs already."""
+def export_html(notebook: Any, lang: str = "en") -> str:
+    """The executed notebook as one HTML file in `lang` (<html lang>, which the browser's
+    font choice reads); its images and videos are data in the outputs already."""
     from nbconvert import HTMLExporter
 
-    body, _ = HTMLExporter().from_notebook_node(notebook)
+    body, _ = HTMLExporter(language_code=lang).from_notebook_node(notebook)
     return body
 
 
@@ -75,7 +76,7 @@ def main() -> int:
         target = args.out / path.parent.name / f"{path.stem}.ipynb"
         target.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(notebook, target)
-        target.with_suffix(".html").write_text(export_html(notebook))
+        target.with_suffix(".html").write_text(export_html(notebook, path.parent.name))
         print(f"{name}: {times[name]:.1f} s", flush=True)
     (args.out / "times.json").write_text(json.dumps(times, indent=2) + "\n")
     return 1 if failed else 0

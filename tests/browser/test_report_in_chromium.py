@@ -1,7 +1,8 @@
 """`ganghwa report`'s HTML opened in a real browser: headless Chromium (Debian's chromium and
 chromium-driver, driven by Selenium), offline, for a DQN run, a tabular run, a GA run and a
-sweep. The page draws something, every image decodes, the video has a playable source with a
-duration, and the Korean text has a font with Hangul glyphs.
+sweep, and the HTML export of an executed course notebook (Korean chapter 1). The page draws
+something, every image decodes, the video has a playable source with a duration, and the
+Korean text has a font with Hangul glyphs.
 
 `make test-browser` installs the browser and the fonts (as root, with apt) and runs this file;
 CI runs it after `make test`. Without the browser, these tests skip and say so. Screenshots go
@@ -10,6 +11,7 @@ to $GANGHWA_SCREENSHOTS when it is set, for a person to look at.
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import os
 import shutil
@@ -63,6 +65,15 @@ def reports(tmp_path_factory) -> dict[str, Path]:
             "--variant", "a:alpha=0.1", "--variant", "b:alpha=0.5", "--name", "s", cwd=root)
     ganghwa("report", "experiments/s", "--lang", "ko", "--out", "sweep.html", cwd=root)
     found["sweep"] = root / "sweep.html"
+    # chapter 1 in Korean, executed at the quick budget and exported by nbconvert
+    notebook = Path(__file__).resolve().parents[2] / "notebooks" / "ko" / \
+        "01_dynamic_programming.ipynb"
+    if importlib.util.find_spec("nbclient") and importlib.util.find_spec("nbconvert"):
+        executed = subprocess.run([sys.executable, str(notebook.parents[1] / "run.py"),
+                                   "--quick", "--out", str(root / "nb"), str(notebook)],
+                                  capture_output=True, text=True, timeout=600, env=ENV)
+        assert executed.returncode == 0, executed.stderr[-3000:]
+        found["notebook"] = root / "nb" / "ko" / "01_dynamic_programming.html"
     return found
 
 
@@ -100,10 +111,12 @@ def platform_fonts(driver, selector: str) -> dict[str, int]:
     return {f["familyName"]: int(f["glyphCount"]) for f in used["fonts"]}
 
 
-@pytest.mark.parametrize("name", ["dqn", "tabular", "ga", "sweep"])
+@pytest.mark.parametrize("name", ["dqn", "tabular", "ga", "sweep", "notebook"])
 def test_report_renders_with_images_video_and_hangul(browser, reports, name):
     from PIL import Image
 
+    if name not in reports:
+        pytest.skip("the notebook export needs nbclient and nbconvert (the dev extra)")
     browser.get(reports[name].as_uri())
     assert wait_for(browser, "return document.readyState === 'complete'")
     # every image decodes

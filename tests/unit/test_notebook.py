@@ -78,8 +78,9 @@ def test_each_view_alone_and_what_a_folder_lacks(tmp_path):
     with pytest.raises(GanghwaError, match="resume"):
         unfinished.evaluation()
     assert unfinished.parts() == []
-    with pytest.raises(GanghwaError, match="not a run folder"):
-        show(tmp_path)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(GanghwaError, match="no finished run"):
+        show(tmp_path / "empty")  # neither a run folder nor an experiment
 
 
 def test_a_video_too_large_to_embed_is_linked(tmp_path):
@@ -117,3 +118,25 @@ def test_reports_train_line_rebuilds_the_config(algo, env, preset, flags, sets):
                       {"seed": int(words[words.index("--seed") + 1]),
                        "env_kwargs": kwargs or None}, parse_set(given))[0]
     assert dataclasses.asdict(again) == cfg
+
+
+def test_an_experiment_shows_its_groups_and_curves_with_the_plot_as_data(tmp_path, monkeypatch):
+    """A sweep in a notebook: compare's table (checked against the eval.json files) and its
+    curves embedded; the same from the folder, and from run folders given one by one."""
+    monkeypatch.chdir(tmp_path)
+    sweep = ganghwa.sweep("q_learning", "FrozenLake-v1", seeds="0-1", steps=2000,
+                          variants=["a:alpha=0.1", "b:alpha=0.5"], name="s")
+    view = sweep.show()
+    markup = view._repr_html_()
+    assert embedded(markup) == [("img", "image/png", (sweep.root / "compare.png").read_bytes())]
+    for variant in ("a", "b"):
+        finals = [json.loads((sweep.root / "runs" / f"{variant}-s{seed}" / "eval.json")
+                             .read_text())["mean"] for seed in (0, 1)]
+        mean = sum(finals) / 2
+        std = (sum((f - mean) ** 2 for f in finals) / 2) ** 0.5
+        # two seeds: the interquartile mean is the mean
+        assert f"<td>{variant}</td><td>2</td>" in markup
+        assert f"<td>{mean:.2f} ± {std:.2f}</td><td>{mean:.2f} [" in markup
+    assert ganghwa.show(sweep.root)._repr_html_() == markup
+    runs = sorted((sweep.root / "runs").iterdir())
+    assert "<td>a</td><td>2</td>" in ganghwa.show(*runs)._repr_html_()
