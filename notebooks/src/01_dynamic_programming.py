@@ -71,7 +71,7 @@ print("R[s=1] (left, down, right, up):", R[1])
 # $$V_{k+1}(s) = \sum_a \pi(a|s) \Big( R(s,a) + \gamma \sum_{s'} T(s,a,s')\, V_k(s') \Big)$$
 #
 # `q_from_v` is the bracket, for every state and action at once. Below are $V_k$ for the values
-# of $k$ that Figure 4.1 prints.
+# of $k$ that Figure 4.1 prints, rounded as the book rounds them.
 
 # %% [markdown] lang="ko"
 # ## 정책 평가, 스윕 한 번씩
@@ -81,9 +81,14 @@ print("R[s=1] (left, down, right, up):", R[1])
 # $$V_{k+1}(s) = \sum_a \pi(a|s) \Big( R(s,a) + \gamma \sum_{s'} T(s,a,s')\, V_k(s') \Big)$$
 #
 # `q_from_v`가 괄호 안을 모든 상태와 행동에 대해 한 번에 계산합니다. 아래는 그림 4.1이 보여 주는
-# $k$ 값들의 $V_k$입니다.
+# $k$ 값들의 $V_k$를 책과 같은 방식으로 반올림한 것입니다.
 
 # %%
+def as_printed(values: np.ndarray) -> np.ndarray:
+    """One decimal, halves rounded up, as the book prints (-1.75 as -1.7)."""
+    return np.floor(values.reshape(4, 4) * 10 + 0.5) / 10
+
+
 random_policy = np.full((16, 4), 0.25)
 V = np.zeros(16)
 V_k = {0: V}
@@ -93,10 +98,10 @@ for k in range(1, 11):
 
 fig, axes = plt.subplots(1, 5, figsize=(15, 3.2))
 for ax, k in zip(axes, (0, 1, 2, 3, 10), strict=True):
-    grid = V_k[k].reshape(4, 4)
+    grid = as_printed(V_k[k])
     ax.imshow(grid, cmap="viridis", vmin=-10, vmax=0)
     for (r, c), v in np.ndenumerate(grid):
-        ax.text(c, r, f"{v:.1f}", ha="center", va="center", color="w")
+        ax.text(c, r, f"{v:.1f}", ha="center", va="center", color="k" if v > -3 else "w")
     ax.set_title(f"k = {k}")
     ax.set_xticks([])
     ax.set_yticks([])
@@ -129,10 +134,6 @@ FIGURE_4_1 = {
 }
 V_PI = [[0, -14, -20, -22], [-14, -18, -20, -20], [-20, -20, -18, -14], [-22, -20, -14, 0]]
 
-
-def as_printed(values: np.ndarray) -> np.ndarray:
-    """One decimal, halves rounded up, as the book prints."""
-    return np.floor(values.reshape(4, 4) * 10 + 0.5) / 10
 
 
 for k, printed in FIGURE_4_1.items():

@@ -109,27 +109,37 @@ if not quick():
     assert run.evaluation["mean"] >= 475, run.evaluation
 
 # %% [markdown] lang="en"
-# ### The target network, looked at
+# ### The TD target, computed
 #
-# The online network and its target copy, on the same states. The copy is refreshed only every
-# `target_update_interval` updates, so between refreshes the target stands still while the
-# online network moves: close values, not equal ones.
+# A batch from the run's replay memory, and the Double DQN target for it:
+# $y = r + \gamma (1 - \text{terminated})\, Q_{\bar\theta}(s', \arg\max_{a'} Q_\theta(s', a'))$.
+# The TD error $Q_\theta(s, a) - y$ is what the Huber loss shrinks. (After training, the
+# pipeline loads `best.pt` into the agent, so its target network is an exact copy now; during
+# training it lags `target_update_interval` updates behind.)
 
 # %% [markdown] lang="ko"
-# ### 타깃 네트워크 들여다보기
+# ### TD 목표값 계산하기
 #
-# 같은 상태에서 온라인 네트워크와 타깃 복사본의 값입니다. 복사본은 `target_update_interval`번의
-# 업데이트마다 한 번만 갱신되므로, 그 사이 타깃은 멈춰 있고 온라인 네트워크만 움직입니다. 값이
-# 비슷하지만 같지는 않습니다.
+# 실행의 리플레이 메모리에서 뽑은 배치와 그 배치의 Double DQN 목표값
+# $y = r + \gamma (1 - \text{종료})\, Q_{\bar\theta}(s', \arg\max_{a'} Q_\theta(s', a'))$입니다.
+# TD 오차 $Q_\theta(s, a) - y$를 Huber 손실이 줄입니다. (학습이 끝나면 파이프라인이 `best.pt`를
+# 에이전트에 불러오므로 지금은 타깃 네트워크가 똑같은 복사본입니다. 학습 중에는
+# `target_update_interval`번의 업데이트만큼 뒤처져 있습니다.)
 
 # %%
 import torch
 
-states = torch.as_tensor(np.random.default_rng(1).normal(0, 0.05, (5, 4)), dtype=torch.float32)
+from ganghwa.algos.dqn import td_target
+
+agent = run.agent
+batch = agent.replay_buffer.sample(5, np.random.default_rng(1))
 with torch.no_grad():
-    online, target = run.agent.q_net(states).numpy(), run.agent.target_net(states).numpy()
-print("online Q(s, left), Q(s, right):\n", online.round(3))
-print("target Q(s, left), Q(s, right):\n", target.round(3))
+    q_taken = agent.q_net(batch.obs).gather(1, batch.actions[:, None])[:, 0]
+    y = td_target(batch.rewards, batch.terminated, agent.config.gamma,
+                  agent.target_net(batch.next_obs), agent.q_net(batch.next_obs))
+print("Q(s, a):  ", q_taken.numpy().round(2))
+print("target y: ", y.numpy().round(2))
+print("TD error: ", (q_taken - y).numpy().round(3))
 
 # %% [markdown] lang="en"
 # ## The tutorial's recipe against the tuned one, over 10 seeds
