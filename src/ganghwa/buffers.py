@@ -64,9 +64,17 @@ class ReplayBuffer:
         self.pos = (self.pos + n) % self.capacity
         self.size = min(self.size + n, self.capacity)
 
+    def slots(self, n: int) -> np.ndarray:
+        """The slots the next add() of n transitions writes (prioritized replay's keys)."""
+        return (self.pos + np.arange(n)) % self.capacity
+
     def sample(self, batch_size: int, rng: np.random.Generator) -> Batch:
         """Uniform sample with replacement, as in DQN (Mnih et al. 2015) and SB3."""
-        idx = torch.from_numpy(rng.integers(0, self.size, size=batch_size))
+        return self.gather(rng.integers(0, self.size, size=batch_size))
+
+    def gather(self, slots: np.ndarray) -> Batch:
+        """The transitions in `slots`, as one Batch on the buffer's device."""
+        idx = torch.from_numpy(np.asarray(slots, dtype=np.int64))
         rows = [torch.index_select(self._views[name], 0, idx) for name in self.FIELDS]
         if self.device.type != "cpu":
             rows = [r.to(self.device, non_blocking=True) for r in rows]

@@ -533,6 +533,12 @@ class DQNConfig(ExplorationConfig, BaseConfig):
                                  ("step", "update", "episode"))
     tau: float = hp(1.0, "target update weight: 1.0 = hard copy, <1 = Polyak averaging",
                     gt=0, le=1)
+    prioritized: bool = hp(False, "proportional prioritized replay (Schaul et al. 2016): "
+                           "sample by |TD error|, importance weights in the loss")
+    per_alpha: float = hp(0.6, "prioritized replay: P(i) ∝ p_i^alpha (0 = uniform)", ge=0, le=1)
+    per_beta: float = hp(0.4, "prioritized replay: importance-weight exponent at the start, "
+                         "annealed linearly to 1 over total_steps", ge=0, le=1)
+    per_eps: float = hp(1e-6, "prioritized replay: p_i = |TD error| + per_eps", gt=0)
     reward_scale: float = hp(1.0, "stored reward = env reward * reward_scale")
     terminal_reward: float | None = hp(None, "replace the reward on termination (not time-out)")
     compile: bool = hp(False, "torch.compile the update step (pays on GPU, rarely on CPU)")

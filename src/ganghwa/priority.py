@@ -94,3 +94,46 @@ def importance_weights(probabilities: np.ndarray, size: int, beta: float) -> np.
     Dopamine and the paper's Atari code do): the loss is only ever scaled down."""
     weights = (size * np.asarray(probabilities, dtype=np.float64)) ** -beta
     return weights / weights.max()
+
+
+class Priorities:
+    """The priorities of a replay buffer's slots, and the batches and weights they give.
+
+    New transitions get the largest priority seen so far, so that each is replayed at least
+    about once; after an update a sampled slot's priority is its new |TD error| + eps.
+    """
+
+    def __init__(self, capacity: int, alpha: float, beta: float, eps: float):
+        self.tree = SumTree(capacity)
+        self.alpha, self.beta, self.eps = alpha, beta, eps
+        self.max_priority = 1.0
+
+    def added(self, slots: np.ndarray) -> None:
+        self.tree.update(slots, np.full(len(slots), self.max_priority ** self.alpha))
+
+    def sample(self, n: int, size: int, rng: np.random.Generator, progress: float
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """(slots, importance weights) of a batch; β goes linearly from its start to 1 as
+        `progress` (the share of the budget done) goes from 0 to 1."""
+        slots = self.tree.sample(n, rng)
+        probabilities = self.tree.priorities(slots) / self.tree.total
+        beta = self.beta + (1.0 - self.beta) * min(max(progress, 0.0), 1.0)
+        return slots, importance_weights(probabilities, size, beta)
+
+    def update(self, slots: np.ndarray, td_errors: np.ndarray) -> None:
+        priorities = np.abs(td_errors).astype(np.float64) + self.eps
+        self.max_priority = max(self.max_priority, float(priorities.max()))
+        self.tree.update(slots, priorities ** self.alpha)
+
+    def state_dict(self) -> dict[str, object]:
+        import torch
+
+        return {"tree": torch.from_numpy(self.tree.tree.copy()), "max": self.max_priority}
+
+    def load_state_dict(self, state: dict[str, object]) -> None:
+        tree = state["tree"]
+        if tuple(tree.shape) != self.tree.tree.shape:  # type: ignore[attr-defined]
+            raise ValueError(f"the priorities are for {tree.shape[0] // 2} slots, this buffer "  # type: ignore[attr-defined]
+                             f"has {self.tree.leaves}")
+        self.tree.tree[:] = tree.numpy()  # type: ignore[attr-defined]
+        self.max_priority = float(state["max"])  # type: ignore[arg-type]

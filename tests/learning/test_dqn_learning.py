@@ -33,6 +33,19 @@ def test_dueling_double_switches_learn_too():
     assert greedy_eval(model, 20, seed=999).mean >= 195
 
 
+def test_prioritized_replay_learns_and_resumes_its_priorities(tmp_path):
+    cfg = tuned_cartpole(seed=2, total_steps=30_000, stop_at=200.0, prioritized=True)
+    model = DQN("CartPole-v1", config=cfg).learn()
+    assert greedy_eval(model, 20, seed=777).mean >= 195
+    # the priorities have moved off their start, and a full checkpoint keeps them exactly
+    tree = model.priorities.tree
+    assert model.priorities.max_priority > 1.0 and tree.total > 0
+    model.save(tmp_path / "full.pt", full=True)
+    again = DQN.load(tmp_path / "full.pt")
+    assert np.array_equal(again.priorities.tree.tree, tree.tree)
+    assert again.priorities.max_priority == model.priorities.max_priority
+
+
 def test_same_seed_gives_the_same_curve(tmp_path):
     curves = []
     for name in ("a", "b"):

@@ -23,6 +23,16 @@ def test_td_loss_and_grad_by_hand():
     loss, grad = td_loss_and_grad(q, target, "mse")
     assert loss.item() == pytest.approx(9.25 / 3)
     assert torch.allclose(grad, torch.tensor([1.0, -6.0, 0.0]) / 3)
+    # importance weights (1, 0.5, 2) scale each term and its gradient:
+    # Huber (0.125·1 + 2.5·0.5 + 0)/3 = 1.375/3; grads (0.5·1, −1·0.5, 0)/3
+    w = torch.tensor([1.0, 0.5, 2.0])
+    loss, grad = td_loss_and_grad(q, target, "huber", w)
+    assert loss.item() == pytest.approx(1.375 / 3)
+    assert torch.allclose(grad, torch.tensor([0.5, -0.5, 0.0]) / 3)
+    # squared (0.25·1 + 9·0.5)/3 = 4.75/3; grads (1·1, −6·0.5, 0)/3
+    loss, grad = td_loss_and_grad(q, target, "mse", w)
+    assert loss.item() == pytest.approx(4.75 / 3)
+    assert torch.allclose(grad, torch.tensor([1.0, -3.0, 0.0]) / 3)
 
 
 def test_one_hidden_unit_network_by_hand():
@@ -44,9 +54,9 @@ def test_one_hidden_unit_network_by_hand():
         assert torch.allclose(g, torch.tensor(e))
 
 
-@pytest.mark.parametrize("activation,dueling,double,loss", list(itertools.product(
-    ("relu", "tanh"), (False, True), (False, True), ("huber", "mse"))))
-def test_manual_gradient_matches_autograd(activation, dueling, double, loss):
+@pytest.mark.parametrize("activation,dueling,double,loss,weighted", list(itertools.product(
+    ("relu", "tanh"), (False, True), (False, True), ("huber", "mse"), (False, True))))
+def test_manual_gradient_matches_autograd(activation, dueling, double, loss, weighted):
     model = DQN("CartPole-v1", activation=activation, dueling=dueling, double=double,
                 loss=loss, hidden=(8, 6), batch_size=16, seed=1, device="cpu")
     gen = torch.Generator().manual_seed(0)
@@ -63,12 +73,17 @@ def test_manual_gradient_matches_autograd(activation, dueling, double, loss):
     batch = model.replay_buffer.sample(16, np.random.default_rng(0))
     grad = model._flat.grad
     grad.fill_(7.0)  # stale values must be overwritten, not accumulated
-    manual_loss = model._loss_and_grad(batch)
+    weights = torch.rand(16, generator=gen) if weighted else None  # prioritized replay's
+    manual_loss, manual_error = model._loss_and_grad(batch, weights)
     manual = grad.clone()
     grad.zero_()
-    reference = model._compute_loss(batch)  # autograd through the nn.Module
+    reference, td_error = model._compute_loss(batch, weights)  # autograd through the nn.Module
     reference.backward()
     assert manual_loss.item() == pytest.approx(reference.item(), rel=1e-6)
+    if weighted:
+        assert torch.allclose(manual_error, td_error, atol=1e-6)
+    else:
+        assert manual_error is None
     assert grad.abs().max() > 0
     assert torch.allclose(manual, grad, atol=1e-6, rtol=1e-5)
 

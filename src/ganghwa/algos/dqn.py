@@ -27,10 +27,11 @@ from ganghwa.agent import Agent, predict, start
 from ganghwa.buffers import Batch, FrameReplayBuffer, ReplayBuffer
 from ganghwa.config import DQNConfig
 from ganghwa.envs import make_vec_env, restore_env_state, snapshot_env_state
-from ganghwa.errors import Diverged
+from ganghwa.errors import Diverged, GanghwaError
 from ganghwa.fastpath import fused_step, make_adam, manual_backprop_reason
 from ganghwa.fastpath.backprop import ManualBackprop, NumpyActor, flatten_parameters, param_views
 from ganghwa.nets import QNetwork, greedy_actions, image_layout, input_scale
+from ganghwa.priority import Priorities
 from ganghwa.run import Run
 from ganghwa.runtime import pick_device, set_threads
 from ganghwa.schedules import crossings, epsilon
@@ -49,15 +50,27 @@ def td_target(rewards: torch.Tensor, terminated: torch.Tensor, gamma: float,
     return rewards + gamma * (1.0 - terminated) * next_values
 
 
-def td_loss_and_grad(q_taken: torch.Tensor, target: torch.Tensor,
-                     kind: str) -> tuple[torch.Tensor, torch.Tensor]:
-    """The mean Huber (delta 1) or squared TD error, and its gradient with respect to q_taken."""
+def td_loss_and_grad(q_taken: torch.Tensor, target: torch.Tensor, kind: str,
+                     weights: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """The mean Huber (delta 1) or squared TD error, and its gradient with respect to q_taken;
+    with `weights` (prioritized replay's importance weights) each sample's term is scaled."""
     diff = q_taken - target
+    if weights is None:
+        if kind == "huber":
+            loss = F.smooth_l1_loss(q_taken, target)
+            return loss, diff.clamp_(-1.0, 1.0).div_(diff.numel())
+        loss = F.mse_loss(q_taken, target)
+        return loss, diff.mul_(2.0 / diff.numel())
+    terms = td_terms(q_taken, target, kind)
+    grad = diff.clamp_(-1.0, 1.0) if kind == "huber" else diff.mul_(2.0)
+    return (weights * terms).mean(), grad.mul_(weights).div_(diff.numel())
+
+
+def td_terms(q_taken: torch.Tensor, target: torch.Tensor, kind: str) -> torch.Tensor:
+    """Each sample's Huber (delta 1) or squared TD error."""
     if kind == "huber":
-        loss = F.smooth_l1_loss(q_taken, target)
-        return loss, diff.clamp_(-1.0, 1.0).div_(diff.numel())
-    loss = F.mse_loss(q_taken, target)
-    return loss, diff.mul_(2.0 / diff.numel())
+        return F.smooth_l1_loss(q_taken, target, reduction="none")
+    return F.mse_loss(q_taken, target, reduction="none")
 
 
 class DQN(Agent):
@@ -115,12 +128,18 @@ class DQN(Agent):
         image = self.q_net.is_image
         if image and not image_layout(obs_space.shape)[3] and obs_space.dtype == np.uint8:
             # (k, H, W) frame stacks: each frame stored once
+            if cfg.prioritized:
+                raise GanghwaError("prioritized=true does not cover frame stacks yet (their "
+                                   "buffer stores each frame once); pass --set "
+                                   "prioritized=false for this env")
             self.replay_buffer = FrameReplayBuffer(cfg.buffer_size, obs_space.shape,
                                                    cfg.num_envs, self.device)
         else:
             self.replay_buffer = ReplayBuffer(
                 cfg.buffer_size, obs_space.shape,
                 obs_space.dtype if image else np.float32, self.device)  # type: ignore[arg-type]
+        self.priorities = (Priorities(self.replay_buffer.capacity, cfg.per_alpha, cfg.per_beta,
+                                      cfg.per_eps) if cfg.prioritized else None)
         self.rng = np.random.default_rng(cfg.seed)
         self._loss_sum = torch.zeros((), device=self.device)
         self._loss_count = 0
@@ -160,8 +179,10 @@ class DQN(Agent):
     predict = predict  # Stable-Baselines3's predict(obs, deterministic=True), agent.py
 
     # ------------------------------------------------------------------ updating
-    def _compute_loss(self, batch: Batch) -> torch.Tensor:
-        """The TD loss through autograd: the reference that ManualBackprop is tested against."""
+    def _compute_loss(self, batch: Batch, weights: torch.Tensor | None = None
+                      ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The TD loss through autograd (weighted per sample under prioritized replay), and
+        the TD errors: the reference that ManualBackprop is tested against."""
         cfg = self.config
         q_values = self.q_net(batch.obs).gather(1, batch.actions.unsqueeze(1)).squeeze(1)
         with torch.no_grad():
@@ -169,12 +190,17 @@ class DQN(Agent):
             next_q_online = self.q_net(batch.next_obs) if cfg.double else None
             target = td_target(batch.rewards, batch.terminated, cfg.gamma, next_q_target,
                                next_q_online)
+        td_error = (q_values - target).detach()
+        if weights is not None:
+            return (weights * td_terms(q_values, target, cfg.loss)).mean(), td_error
         if cfg.loss == "huber":
-            return F.smooth_l1_loss(q_values, target)
-        return F.mse_loss(q_values, target)
+            return F.smooth_l1_loss(q_values, target), td_error
+        return F.mse_loss(q_values, target), td_error
 
-    def _loss_and_grad(self, batch: Batch) -> torch.Tensor:
-        """The TD loss, with its gradient written into the flat grad by ManualBackprop."""
+    def _loss_and_grad(self, batch: Batch, weights: torch.Tensor | None = None
+                       ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The TD loss, with its gradient written into the flat grad by ManualBackprop, and
+        (for prioritized replay, given weights) the TD errors."""
         cfg = self.config
         bp = self._backprop
         assert bp is not None
@@ -184,22 +210,36 @@ class DQN(Agent):
         target = td_target(batch.rewards, batch.terminated, cfg.gamma, next_q_target,
                            next_q_online)
         taken = batch.actions.unsqueeze(1)
-        loss, grad = td_loss_and_grad(q_values.gather(1, taken).squeeze(1), target, cfg.loss)
+        q_taken = q_values.gather(1, taken).squeeze(1)
+        td_error = None if weights is None else q_taken - target
+        loss, grad = td_loss_and_grad(q_taken, target, cfg.loss, weights)
         bp.backward(torch.zeros_like(q_values).scatter_(1, taken, grad.unsqueeze(1)),
                     self._weights)
-        return loss
+        return loss, td_error
 
     def update(self) -> None:
-        """One gradient step on a uniform minibatch; the loss is accumulated without a sync."""
+        """One gradient step on a minibatch, uniform or prioritized; the loss is accumulated
+        without a sync (prioritized replay reads the TD errors back, one sync an update)."""
         cfg = self.config
-        batch = self.replay_buffer.sample(cfg.batch_size, self.rng)
+        weights = slots = None
+        if self.priorities is not None:
+            slots, w = self.priorities.sample(cfg.batch_size, len(self.replay_buffer),
+                                              self.rng, self.step / cfg.total_steps)
+            assert isinstance(self.replay_buffer, ReplayBuffer)  # frame stacks are refused
+            batch = self.replay_buffer.gather(slots)
+            weights = torch.as_tensor(w, dtype=torch.float32, device=self.device)
+        else:
+            batch = self.replay_buffer.sample(cfg.batch_size, self.rng)
         if self._backprop is not None:
-            loss = self._loss_and_grad(batch)
+            loss, td_error = self._loss_and_grad(batch, weights)
         else:
             assert self._flat.grad is not None
             self._flat.grad.zero_()
-            loss = self._autograd_loss(batch)
+            loss, td_error = self._autograd_loss(batch, weights)
             loss.backward()
+        if slots is not None and self.priorities is not None:
+            assert td_error is not None
+            self.priorities.update(slots, td_error.cpu().numpy())
         if cfg.grad_clip_value is not None:
             torch.nn.utils.clip_grad_value_(self._flat, cfg.grad_clip_value)
         if cfg.max_grad_norm is not None:
@@ -289,6 +329,9 @@ class DQN(Agent):
                 stored_rewards = rewards * cfg.reward_scale
                 if cfg.terminal_reward is not None:
                     stored_rewards = np.where(terminated, cfg.terminal_reward, stored_rewards)
+                if self.priorities is not None:
+                    assert isinstance(self.replay_buffer, ReplayBuffer)
+                    self.priorities.added(self.replay_buffer.slots(cfg.num_envs))
                 self.replay_buffer.add(obs, actions, stored_rewards, real_next_obs, terminated,
                                        terminated | truncated)
                 self._ep_returns += rewards
@@ -333,6 +376,7 @@ class DQN(Agent):
                 "target_net": self.target_net.state_dict(),
                 "optimizer": self.optimizer.state_dict(),
                 "replay_buffer": self.replay_buffer.state_dict(),
+                **({"priorities": self.priorities.state_dict()} if self.priorities else {}),
                 "loss": {"sum": self._loss_sum.detach().cpu().clone(),
                          "count": self._loss_count},
                 "rng": {"numpy": self.rng.bit_generator.state, "torch": torch.get_rng_state()},
@@ -350,6 +394,8 @@ class DQN(Agent):
         self.target_net.load_state_dict(state["target_net"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.replay_buffer.load_state_dict(state["replay_buffer"])
+        if self.priorities is not None and "priorities" in state:
+            self.priorities.load_state_dict(state["priorities"])
         self._loss_sum.copy_(state["loss"]["sum"])
         self._loss_count = state["loss"]["count"]
         self.rng.bit_generator.state = state["rng"]["numpy"]
