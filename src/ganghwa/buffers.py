@@ -15,25 +15,30 @@ from ganghwa.resources import require_memory
 
 
 class Batch(NamedTuple):
-    """A sampled minibatch: obs, actions, rewards, next_obs, terminated (1.0 = no bootstrap)."""
+    """A sampled minibatch: obs, actions, rewards, next_obs, terminated (1.0 = no bootstrap),
+    and, for n-step returns, each transition's discount γ^m of its bootstrap (m ≤ n steps)."""
 
     obs: torch.Tensor
     actions: torch.Tensor
     rewards: torch.Tensor
     next_obs: torch.Tensor
     terminated: torch.Tensor
+    discounts: torch.Tensor | None = None
 
 
 class ReplayBuffer:
-    """Fixed-capacity FIFO of transitions; the oldest are overwritten first."""
-
-    FIELDS = ("obs", "actions", "rewards", "next_obs", "terminated")
+    """Fixed-capacity FIFO of transitions; the oldest are overwritten first. With
+    `discounts=True` each transition also keeps the discount of its bootstrap (n-step)."""
 
     def __init__(self, capacity: int, obs_shape: tuple[int, ...],
-                 obs_dtype: np.dtype | type = np.float32, device: torch.device | str = "cpu"):
+                 obs_dtype: np.dtype | type = np.float32, device: torch.device | str = "cpu",
+                 discounts: bool = False):
         self.capacity = capacity
         self.device = torch.device(device)
-        per_transition = 2 * int(np.prod(obs_shape)) * np.dtype(obs_dtype).itemsize + 8 + 4 + 4
+        self.FIELDS = ("obs", "actions", "rewards", "next_obs", "terminated") + (
+            ("discounts",) if discounts else ())
+        per_transition = (2 * int(np.prod(obs_shape)) * np.dtype(obs_dtype).itemsize + 8 + 4 + 4
+                          + 4 * discounts)
         require_memory(capacity * per_transition, f"a replay buffer of {capacity:,} transitions",
                        "use a smaller --set buffer_size=...")
         self.obs = np.zeros((capacity, *obs_shape), dtype=obs_dtype)
@@ -41,6 +46,7 @@ class ReplayBuffer:
         self.actions = np.zeros(capacity, dtype=np.int64)
         self.rewards = np.zeros(capacity, dtype=np.float32)
         self.terminated = np.zeros(capacity, dtype=np.float32)
+        self.discounts = np.zeros(capacity if discounts else 0, dtype=np.float32)
         self._views = {name: torch.from_numpy(getattr(self, name)) for name in self.FIELDS}
         self.pos = 0
         self.size = 0
@@ -49,8 +55,8 @@ class ReplayBuffer:
         return self.size
 
     def add(self, obs: np.ndarray, actions: np.ndarray, rewards: np.ndarray,
-            next_obs: np.ndarray, terminated: np.ndarray, ends: np.ndarray | None = None
-            ) -> None:
+            next_obs: np.ndarray, terminated: np.ndarray, ends: np.ndarray | None = None,
+            discounts: np.ndarray | None = None) -> None:
         """Store a batch of n transitions (one per vector env), wrapping around at capacity.
         (`ends`, where episodes ended, matters only to FrameReplayBuffer.)"""
         n = len(actions)
@@ -61,6 +67,9 @@ class ReplayBuffer:
         self.rewards[idx] = rewards
         self.next_obs[idx] = next_obs
         self.terminated[idx] = terminated
+        if self.discounts.size:
+            assert discounts is not None, "this buffer keeps each transition's discount"
+            self.discounts[idx] = discounts
         self.pos = (self.pos + n) % self.capacity
         self.size = min(self.size + n, self.capacity)
 
@@ -130,6 +139,80 @@ def compute_gae(rewards: np.ndarray, values: np.ndarray, next_values: np.ndarray
         last = delta + gamma * lam * (1.0 - ends[t]) * last
         advantages[t] = last
     return advantages, advantages + values
+
+
+class NStepWindow:
+    """One-step transitions of vector envs in, n-step transitions out (Sutton & Barto 7.1):
+
+        (s_t, a_t, G = r_t + γ r_{t+1} + ... + γ^(m-1) r_{t+m-1}, s_{t+m}, terminated, γ^m)
+
+    m = n while the episode goes on. When it ends at step t+m-1 (m ≤ n), every transition
+    still in the window is given out with the rewards up to the end: after a termination with
+    terminated = 1 (no bootstrap), after a time-limit truncation with terminated = 0 and
+    s_{t+m} the true final observation, bootstrapped with γ^m. Each env has its own window, so
+    episodes of different envs never mix. Written here because Gymnasium has no such wrapper
+    (its vector envs hand back one step) and SB3 has no n-step replay.
+    """
+
+    def __init__(self, n: int, gamma: float, num_envs: int, obs_shape: tuple[int, ...],
+                 obs_dtype: np.dtype | type = np.float32):
+        self.n, self.gamma = n, gamma
+        self.obs = np.zeros((num_envs, n, *obs_shape), dtype=obs_dtype)
+        self.actions = np.zeros((num_envs, n), dtype=np.int64)
+        self.rewards = np.zeros((num_envs, n), dtype=np.float64)
+        self.count = np.zeros(num_envs, dtype=np.int64)  # transitions held per env
+        self.head = np.zeros(num_envs, dtype=np.int64)  # ring slot of each env's oldest
+        self.powers = gamma ** np.arange(n + 1)
+
+    def push(self, obs: np.ndarray, actions: np.ndarray, rewards: np.ndarray,
+             next_obs: np.ndarray, terminated: np.ndarray, ends: np.ndarray
+             ) -> tuple[np.ndarray, ...]:
+        """Take one step of every env; give out (obs, actions, returns, next_obs, terminated,
+        discounts) of the n-step transitions that are complete now (none, or some)."""
+        envs = np.arange(len(actions))
+        slot = (self.head + self.count) % self.n
+        self.obs[envs, slot] = obs
+        self.actions[envs, slot] = actions
+        self.rewards[envs, slot] = rewards
+        self.count += 1
+        out_env: list[int] = []
+        out_start: list[int] = []
+        out_len: list[int] = []
+        for e in np.flatnonzero(ends):  # flush: every start, to the end of the episode
+            c = int(self.count[e])
+            out_env += [int(e)] * c
+            out_start += [(int(self.head[e]) + j) % self.n for j in range(c)]
+            out_len += [c - j for j in range(c)]
+        full = np.flatnonzero((self.count == self.n) & ~ends.astype(bool))
+        out_env += full.tolist()
+        out_start += self.head[full].tolist()
+        out_len += [self.n] * len(full)
+        env = np.array(out_env, dtype=np.int64)
+        start = np.array(out_start, dtype=np.int64)
+        length = np.array(out_len, dtype=np.int64)
+        k = np.arange(self.n)
+        ring = (start[:, None] + k[None, :]) % self.n
+        mask = k[None, :] < length[:, None]
+        returns = (self.rewards[env[:, None], ring] * self.powers[:self.n] * mask).sum(axis=1)
+        result = (self.obs[env, start], self.actions[env, start], returns, next_obs[env],
+                  np.asarray(terminated, dtype=np.float32)[env] * ends[env],
+                  self.powers[length])
+        self.head[full] = (self.head[full] + 1) % self.n
+        self.count[full] -= 1
+        done = np.flatnonzero(ends)
+        self.count[done] = 0
+        self.head[done] = 0
+        return result
+
+    def state_dict(self) -> dict[str, object]:
+        return {name: torch.from_numpy(getattr(self, name).copy())
+                for name in ("obs", "actions", "rewards", "count", "head")}
+
+    def load_state_dict(self, state: dict[str, object]) -> None:
+        for name in ("obs", "actions", "rewards", "count", "head"):
+            tensor = state[name]
+            assert isinstance(tensor, torch.Tensor)
+            getattr(self, name)[...] = tensor.numpy()
 
 
 class FrameReplayBuffer:

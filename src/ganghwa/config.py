@@ -533,6 +533,8 @@ class DQNConfig(ExplorationConfig, BaseConfig):
                                  ("step", "update", "episode"))
     tau: float = hp(1.0, "target update weight: 1.0 = hard copy, <1 = Polyak averaging",
                     gt=0, le=1)
+    n_step: int = hp(1, "n-step returns: bootstrap after n rewards, γ^n (1 = one-step DQN)",
+                     ge=1, le=100)
     prioritized: bool = hp(False, "proportional prioritized replay (Schaul et al. 2016): "
                            "sample by |TD error|, importance weights in the loss")
     per_alpha: float = hp(0.6, "prioritized replay: P(i) ∝ p_i^alpha (0 = uniform)", ge=0, le=1)

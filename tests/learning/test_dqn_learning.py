@@ -46,6 +46,21 @@ def test_prioritized_replay_learns_and_resumes_its_priorities(tmp_path):
     assert again.priorities.max_priority == model.priorities.max_priority
 
 
+def test_n_step_returns_learn_and_resume_their_window(tmp_path):
+    cfg = tuned_cartpole(seed=3, total_steps=40_000, n_step=3)  # stops at a perfect 500
+    model = DQN("CartPole-v1", config=cfg).learn()
+    assert greedy_eval(model, 20, seed=4242).mean >= 195
+    # CartPole pays 1 a step: a 3-step return inside an episode is 1 + γ + γ², discount γ³
+    buffer, g = model.replay_buffer, cfg.gamma
+    inside = buffer.discounts[: len(buffer)] == np.float32(g**3)
+    assert inside.mean() > 0.9
+    assert np.allclose(buffer.rewards[: len(buffer)][inside], 1 + g + g**2)
+    model.save(tmp_path / "full.pt", full=True)
+    again = DQN.load(tmp_path / "full.pt")
+    assert np.array_equal(again.n_step_window.obs, model.n_step_window.obs)
+    assert np.array_equal(again.n_step_window.count, model.n_step_window.count)
+
+
 def test_same_seed_gives_the_same_curve(tmp_path):
     curves = []
     for name in ("a", "b"):

@@ -24,7 +24,7 @@ import torch.nn.functional as F
 
 from ganghwa import checkpoint
 from ganghwa.agent import Agent, predict, start
-from ganghwa.buffers import Batch, FrameReplayBuffer, ReplayBuffer
+from ganghwa.buffers import Batch, FrameReplayBuffer, NStepWindow, ReplayBuffer
 from ganghwa.config import DQNConfig
 from ganghwa.envs import make_vec_env, restore_env_state, snapshot_env_state
 from ganghwa.errors import Diverged, GanghwaError
@@ -39,15 +39,17 @@ from ganghwa.session import learning_session
 
 
 def td_target(rewards: torch.Tensor, terminated: torch.Tensor, gamma: float,
-              next_q_target: torch.Tensor, next_q_online: torch.Tensor | None = None
-              ) -> torch.Tensor:
-    """The bootstrapped target; pass next_q_online for Double DQN's decoupled argmax."""
+              next_q_target: torch.Tensor, next_q_online: torch.Tensor | None = None,
+              discounts: torch.Tensor | None = None) -> torch.Tensor:
+    """The bootstrapped target; pass next_q_online for Double DQN's decoupled argmax, and
+    n-step transitions' own discounts γ^m (m ≤ n where the episode ended sooner)."""
     if next_q_online is None:
         next_values = next_q_target.max(dim=1).values
     else:
         next_actions = next_q_online.argmax(dim=1, keepdim=True)
         next_values = next_q_target.gather(1, next_actions).squeeze(1)
-    return rewards + gamma * (1.0 - terminated) * next_values
+    discount = gamma if discounts is None else discounts
+    return rewards + discount * (1.0 - terminated) * next_values
 
 
 def td_loss_and_grad(q_taken: torch.Tensor, target: torch.Tensor, kind: str,
@@ -128,16 +130,20 @@ class DQN(Agent):
         image = self.q_net.is_image
         if image and not image_layout(obs_space.shape)[3] and obs_space.dtype == np.uint8:
             # (k, H, W) frame stacks: each frame stored once
-            if cfg.prioritized:
-                raise GanghwaError("prioritized=true does not cover frame stacks yet (their "
-                                   "buffer stores each frame once); pass --set "
-                                   "prioritized=false for this env")
+            if cfg.prioritized or cfg.n_step > 1:
+                raise GanghwaError("prioritized=true and n_step > 1 do not cover frame stacks "
+                                   "yet (their buffer stores each frame once); pass --set "
+                                   "prioritized=false n_step=1 for this env")
             self.replay_buffer = FrameReplayBuffer(cfg.buffer_size, obs_space.shape,
                                                    cfg.num_envs, self.device)
         else:
+            obs_dtype = obs_space.dtype if image else np.float32
             self.replay_buffer = ReplayBuffer(
-                cfg.buffer_size, obs_space.shape,
-                obs_space.dtype if image else np.float32, self.device)  # type: ignore[arg-type]
+                cfg.buffer_size, obs_space.shape, obs_dtype,  # type: ignore[arg-type]
+                self.device, discounts=cfg.n_step > 1)
+        self.n_step_window = (NStepWindow(cfg.n_step, cfg.gamma, cfg.num_envs, obs_space.shape,
+                                          obs_space.dtype if image else np.float32)  # type: ignore[arg-type]
+                              if cfg.n_step > 1 else None)
         self.priorities = (Priorities(self.replay_buffer.capacity, cfg.per_alpha, cfg.per_beta,
                                       cfg.per_eps) if cfg.prioritized else None)
         self.rng = np.random.default_rng(cfg.seed)
@@ -189,7 +195,7 @@ class DQN(Agent):
             next_q_target = self.target_net(batch.next_obs)
             next_q_online = self.q_net(batch.next_obs) if cfg.double else None
             target = td_target(batch.rewards, batch.terminated, cfg.gamma, next_q_target,
-                               next_q_online)
+                               next_q_online, batch.discounts)
         td_error = (q_values - target).detach()
         if weights is not None:
             return (weights * td_terms(q_values, target, cfg.loss)).mean(), td_error
@@ -208,7 +214,7 @@ class DQN(Agent):
         next_q_target = bp.forward(batch.next_obs, self._target_weights)
         next_q_online = bp.forward(batch.next_obs, self._weights) if cfg.double else None
         target = td_target(batch.rewards, batch.terminated, cfg.gamma, next_q_target,
-                           next_q_online)
+                           next_q_online, batch.discounts)
         taken = batch.actions.unsqueeze(1)
         q_taken = q_values.gather(1, taken).squeeze(1)
         td_error = None if weights is None else q_taken - target
@@ -302,6 +308,25 @@ class DQN(Agent):
             self._env_snapshot = None
         return self._envs
 
+    def _store(self, obs: np.ndarray, actions: np.ndarray, rewards: np.ndarray,
+               next_obs: np.ndarray, terminated: np.ndarray, ends: np.ndarray) -> None:
+        """Into the replay memory: the step's transitions, or the n-step transitions it
+        completes; new ones get the largest priority under prioritized replay."""
+        buffer = self.replay_buffer
+        if self.n_step_window is None:
+            if self.priorities is not None:
+                assert isinstance(buffer, ReplayBuffer)
+                self.priorities.added(buffer.slots(len(actions)))
+            buffer.add(obs, actions, rewards, next_obs, terminated, ends)
+            return
+        assert isinstance(buffer, ReplayBuffer)
+        obs, actions, returns, next_obs, terminated, discounts = self.n_step_window.push(
+            obs, actions, rewards, next_obs, terminated, ends)
+        if len(actions):
+            if self.priorities is not None:
+                self.priorities.added(buffer.slots(len(actions)))
+            buffer.add(obs, actions, returns, next_obs, terminated, discounts=discounts)
+
     def learn(self, steps: int | None = None, run: Run | None = None,
               progress: bool = False) -> DQN:
         """Train until `steps` env steps in all (earlier calls and resumed runs count).
@@ -329,11 +354,8 @@ class DQN(Agent):
                 stored_rewards = rewards * cfg.reward_scale
                 if cfg.terminal_reward is not None:
                     stored_rewards = np.where(terminated, cfg.terminal_reward, stored_rewards)
-                if self.priorities is not None:
-                    assert isinstance(self.replay_buffer, ReplayBuffer)
-                    self.priorities.added(self.replay_buffer.slots(cfg.num_envs))
-                self.replay_buffer.add(obs, actions, stored_rewards, real_next_obs, terminated,
-                                       terminated | truncated)
+                self._store(obs, actions, stored_rewards, real_next_obs, terminated,
+                            terminated | truncated)
                 self._ep_returns += rewards
                 self._ep_lengths += 1
                 obs = self._obs = next_obs
@@ -377,6 +399,7 @@ class DQN(Agent):
                 "optimizer": self.optimizer.state_dict(),
                 "replay_buffer": self.replay_buffer.state_dict(),
                 **({"priorities": self.priorities.state_dict()} if self.priorities else {}),
+                **({"n_step": self.n_step_window.state_dict()} if self.n_step_window else {}),
                 "loss": {"sum": self._loss_sum.detach().cpu().clone(),
                          "count": self._loss_count},
                 "rng": {"numpy": self.rng.bit_generator.state, "torch": torch.get_rng_state()},
@@ -396,6 +419,8 @@ class DQN(Agent):
         self.replay_buffer.load_state_dict(state["replay_buffer"])
         if self.priorities is not None and "priorities" in state:
             self.priorities.load_state_dict(state["priorities"])
+        if self.n_step_window is not None and "n_step" in state:
+            self.n_step_window.load_state_dict(state["n_step"])
         self._loss_sum.copy_(state["loss"]["sum"])
         self._loss_count = state["loss"]["count"]
         self.rng.bit_generator.state = state["rng"]["numpy"]
