@@ -533,6 +533,12 @@ class DQNConfig(ExplorationConfig, BaseConfig):
                                  ("step", "update", "episode"))
     tau: float = hp(1.0, "target update weight: 1.0 = hard copy, <1 = Polyak averaging",
                     gt=0, le=1)
+    distributional: bool = hp(False, "C51 (Bellemare et al. 2017): a categorical return "
+                              "distribution per action on n_atoms atoms from v_min to v_max, "
+                              "trained by cross-entropy to its projected target")
+    n_atoms: int = hp(51, "C51: atoms of the support", ge=2, le=1001)
+    v_min: float = hp(-100.0, "C51: lowest return on the support")
+    v_max: float = hp(100.0, "C51: highest return on the support")
     n_step: int = hp(1, "n-step returns: bootstrap after n rewards, γ^n (1 = one-step DQN)",
                      ge=1, le=100)
     prioritized: bool = hp(False, "proportional prioritized replay (Schaul et al. 2016): "
@@ -548,6 +554,9 @@ class DQNConfig(ExplorationConfig, BaseConfig):
                          "backward, numpy acting, fused Adam); false: autograd and torch.optim")
 
     def check(self) -> None:
+        if self.v_min >= self.v_max:
+            raise GanghwaError(f"v_min ({self.v_min}) must be below v_max ({self.v_max}); "
+                               "e.g. --set v_min=-100 v_max=100")
         if self.batch_size > self.buffer_size:
             raise GanghwaError(f"batch_size ({self.batch_size}) is larger than buffer_size "
                                f"({self.buffer_size}); lower --set batch_size or raise "

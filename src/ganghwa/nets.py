@@ -106,15 +106,24 @@ class QNetwork(nn.Module):
 
     A flat observation (an int size, or a 1-D shape) goes straight into the MLP; an image
     (a 3-D shape) goes through the ImageEncoder first, and `hidden` sizes the MLP after it.
+    With a `support` (C51's atoms) each action gets a categorical return distribution.
     """
+
+    support: torch.Tensor
 
     def __init__(self, obs_shape: int | tuple[int, ...], n_actions: int,
                  hidden: tuple[int, ...] = (256, 256), activation: str = "relu",
-                 dueling: bool = False, init: str = "default", pixel_scale: float = 1.0):
+                 dueling: bool = False, init: str = "default", pixel_scale: float = 1.0,
+                 support: torch.Tensor | None = None):
         super().__init__()
         self.dueling = dueling
         self.activation = activation
         self.n_actions = n_actions
+        # C51: a distribution over `support` per action; forward() still returns its mean
+        self.atoms = 1 if support is None else int(support.numel())
+        if support is not None:
+            self.register_buffer("support", support.float())
+        outputs = n_actions * self.atoms
         shape = (obs_shape,) if isinstance(obs_shape, int) else tuple(obs_shape)
         self.encoder: nn.Module = nn.Identity()
         in_dim = shape[0]
@@ -126,10 +135,10 @@ class QNetwork(nn.Module):
         if dueling:
             self.body = mlp(in_dim, hidden[:-1], hidden[-1], activation)
             self.body.append(ACTIVATIONS[activation].module())
-            self.value_head = nn.Linear(hidden[-1], 1)
-            self.advantage_head = nn.Linear(hidden[-1], n_actions)
+            self.value_head = nn.Linear(hidden[-1], self.atoms)
+            self.advantage_head = nn.Linear(hidden[-1], outputs)
         else:
-            self.body = mlp(in_dim, hidden, n_actions, activation)
+            self.body = mlp(in_dim, hidden, outputs, activation)
         init_weights(self, init)
 
     @property
@@ -137,10 +146,23 @@ class QNetwork(nn.Module):
         return isinstance(self.encoder, ImageEncoder)
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        """Q-values (batch, actions); for C51 the mean of each action's distribution."""
+        if self.atoms == 1:
+            features = self.body(self.encoder(obs))
+            if not self.dueling:
+                return features
+            return dueling_aggregate(self.value_head(features), self.advantage_head(features))
+        return (torch.softmax(self.logits(obs), dim=-1) * self.support).sum(dim=-1)
+
+    def logits(self, obs: torch.Tensor) -> torch.Tensor:
+        """C51: (batch, actions, atoms) logits of each action's return distribution; dueling
+        aggregates per atom, as in Rainbow."""
         features = self.body(self.encoder(obs))
         if not self.dueling:
-            return features
-        return dueling_aggregate(self.value_head(features), self.advantage_head(features))
+            return features.view(len(features), self.n_actions, self.atoms)
+        value = self.value_head(features).view(len(features), 1, self.atoms)
+        advantage = self.advantage_head(features).view(len(features), self.n_actions, self.atoms)
+        return value + advantage - advantage.mean(dim=1, keepdim=True)
 
 
 def greedy_actions(q_net: nn.Module, obs: np.ndarray, action_start: int = 0) -> np.ndarray:

@@ -61,6 +61,19 @@ def test_n_step_returns_learn_and_resume_their_window(tmp_path):
     assert np.array_equal(again.n_step_window.count, model.n_step_window.count)
 
 
+def test_c51_learns_through_autograd_and_with_the_other_switches():
+    cfg = tuned_cartpole(seed=0, total_steps=40_000, distributional=True)
+    model = DQN("CartPole-v1", config=cfg)
+    assert "C51" in model.fast_path_off  # trained through autograd, and it says why
+    model.learn()
+    assert greedy_eval(model, 20, seed=5151).mean >= 195
+    # every switch together trains (a few updates): C51 + dueling + n-step + prioritized
+    both = DQN("CartPole-v1", config=tuned_cartpole(
+        seed=0, total_steps=1_500, learning_starts=500, distributional=True, dueling=True,
+        n_step=3, prioritized=True, n_atoms=11, eval_every=0)).learn()
+    assert both.updates > 0 and both.priorities.max_priority > 1.0
+
+
 def test_same_seed_gives_the_same_curve(tmp_path):
     curves = []
     for name in ("a", "b"):

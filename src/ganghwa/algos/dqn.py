@@ -52,6 +52,30 @@ def td_target(rewards: torch.Tensor, terminated: torch.Tensor, gamma: float,
     return rewards + discount * (1.0 - terminated) * next_values
 
 
+def categorical_projection(next_probs: torch.Tensor, rewards: torch.Tensor,
+                           terminated: torch.Tensor, discounts: float | torch.Tensor,
+                           support: torch.Tensor) -> torch.Tensor:
+    """C51's target distribution (Bellemare et al. 2017, Algorithm 1), for a batch.
+
+    Atom z_j of the next state's distribution (probability p_j) moves to
+    Tz_j = r + γ^m (1 - terminated) z_j, clipped to [v_min, v_max]; at b_j = (Tz_j - v_min)/Δz
+    its probability is split between the atoms floor(b_j) and ceil(b_j) in proportion to
+    closeness, and given whole to an atom it lands on exactly.
+    """
+    n_atoms = support.numel()
+    v_min, v_max = float(support[0]), float(support[-1])
+    delta = (v_max - v_min) / (n_atoms - 1)
+    scale = discounts * (1.0 - terminated)
+    moved = (rewards[:, None] + scale[:, None] * support[None, :]).clamp_(v_min, v_max)
+    b = (moved - v_min) / delta
+    lower, upper = b.floor().long(), b.ceil().long()
+    target = torch.zeros_like(next_probs)
+    target.scatter_add_(1, lower, next_probs * (upper - b))
+    target.scatter_add_(1, upper, next_probs * (b - lower))
+    target.scatter_add_(1, lower, next_probs * (lower == upper))
+    return target
+
+
 def td_loss_and_grad(q_taken: torch.Tensor, target: torch.Tensor, kind: str,
                      weights: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """The mean Huber (delta 1) or squared TD error, and its gradient with respect to q_taken;
@@ -95,8 +119,11 @@ class DQN(Agent):
         self.n_actions = int(action_space.n)
         self.action_start = int(action_space.start)
         self.device = pick_device(cfg.device)
+        support = (torch.linspace(cfg.v_min, cfg.v_max, cfg.n_atoms) if cfg.distributional
+                   else None)
         self.q_net = QNetwork(obs_space.shape, self.n_actions, cfg.hidden, cfg.activation,
-                              cfg.dueling, cfg.init, input_scale(obs_space)).to(self.device)
+                              cfg.dueling, cfg.init, input_scale(obs_space),
+                              support).to(self.device)
         self.threads = set_threads(cfg.threads)
         self.target_net = copy.deepcopy(self.q_net).requires_grad_(False)
         # All weights live in one flat tensor (the modules hold views of it), so Adam, clipping
@@ -190,6 +217,8 @@ class DQN(Agent):
         """The TD loss through autograd (weighted per sample under prioritized replay), and
         the TD errors: the reference that ManualBackprop is tested against."""
         cfg = self.config
+        if cfg.distributional:
+            return self._distributional_loss(batch, weights)
         q_values = self.q_net(batch.obs).gather(1, batch.actions.unsqueeze(1)).squeeze(1)
         with torch.no_grad():
             next_q_target = self.target_net(batch.next_obs)
@@ -202,6 +231,25 @@ class DQN(Agent):
         if cfg.loss == "huber":
             return F.smooth_l1_loss(q_values, target), td_error
         return F.mse_loss(q_values, target), td_error
+
+    def _distributional_loss(self, batch: Batch, weights: torch.Tensor | None
+                             ) -> tuple[torch.Tensor, torch.Tensor]:
+        """C51: the cross-entropy between the projected target distribution of the next
+        state's best action (Double: chosen by the online network) and the predicted one; the
+        per-sample cross-entropy is also prioritized replay's priority, as in Rainbow."""
+        cfg = self.config
+        rows = torch.arange(len(batch.actions), device=batch.actions.device)
+        log_probs = torch.log_softmax(self.q_net.logits(batch.obs)[rows, batch.actions], dim=-1)
+        with torch.no_grad():
+            next_probs = torch.softmax(self.target_net.logits(batch.next_obs), dim=-1)
+            chooser = self.q_net if cfg.double else self.target_net
+            next_actions = chooser(batch.next_obs).argmax(dim=1)
+            target = categorical_projection(
+                next_probs[rows, next_actions], batch.rewards, batch.terminated,
+                cfg.gamma if batch.discounts is None else batch.discounts, self.q_net.support)
+        cross_entropy = -(target * log_probs).sum(dim=1)
+        loss = cross_entropy.mean() if weights is None else (weights * cross_entropy).mean()
+        return loss, cross_entropy.detach()
 
     def _loss_and_grad(self, batch: Batch, weights: torch.Tensor | None = None
                        ) -> tuple[torch.Tensor, torch.Tensor | None]:
