@@ -39,7 +39,8 @@ LONG = ("test_readme.py::test_code_block_runs", "test_every_stop_signal",
         "test_a3c_divergence_names", "test_broken_logs_and_configs",
         "test_on_ray_a_killed_workers_run", "test_a_sweep_stopped_by_ctrl_c",
         "test_a_tuning_study_resumes", "test_corrupt_and_mismatched_checkpoints",
-        "test_tabular_run_folder_with_pictures", "test_the_notebook_runs_top_to_bottom")
+        "test_tabular_run_folder_with_pictures", "test_the_notebook_runs_top_to_bottom",
+        "test_noisy_nets_learn", "test_c51_learns")
 
 
 def pytest_collection_modifyitems(config, items):

@@ -539,6 +539,9 @@ class DQNConfig(ExplorationConfig, BaseConfig):
     n_atoms: int = hp(51, "C51: atoms of the support", ge=2, le=1001)
     v_min: float = hp(-100.0, "C51: lowest return on the support")
     v_max: float = hp(100.0, "C51: highest return on the support")
+    noisy: bool = hp(False, "noisy nets (Fortunato et al. 2018): factorised Gaussian noise "
+                     "on the fully connected weights explores instead of epsilon (ε is 0)")
+    noisy_sigma0: float = hp(0.5, "noisy nets: initial σ = noisy_sigma0 / √fan_in", gt=0)
     n_step: int = hp(1, "n-step returns: bootstrap after n rewards, γ^n (1 = one-step DQN)",
                      ge=1, le=100)
     prioritized: bool = hp(False, "proportional prioritized replay (Schaul et al. 2016): "

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ganghwa.activations import ACTIVATIONS  # the one table (also importable here)
@@ -46,6 +47,58 @@ def init_weights(module: nn.Module, scheme: str) -> None:
             elif scheme == "orthogonal":
                 nn.init.orthogonal_(layer.weight, math.sqrt(2))
             nn.init.zeros_(layer.bias)
+
+
+def scale_noise(x: torch.Tensor) -> torch.Tensor:
+    """f(x) = sign(x)·√|x|, the factorised noise's scaling (Fortunato et al. 2018)."""
+    return x.sign() * x.abs().sqrt()
+
+
+class NoisyLinear(nn.Module):
+    """A linear layer with factorised Gaussian noise on its weights (Fortunato et al. 2018):
+
+        w = μ_w + σ_w ⊙ (f(ε_out) f(ε_in)ᵀ),   b = μ_b + σ_b ⊙ f(ε_out),   ε ~ N(0, 1)
+
+    p + q noise draws for a p×q layer instead of p·q. μ starts U(±1/√in), σ at σ0/√in. The
+    noise is redrawn by `reset_noise()`; with `noise = False` the layer is its mean (greedy
+    evaluation). Written here because torch has no noisy layer (torchrl's needs its package).
+    """
+
+    def __init__(self, in_features: int, out_features: int, sigma0: float = 0.5):
+        super().__init__()
+        self.in_features, self.out_features = in_features, out_features
+        bound = 1.0 / math.sqrt(in_features)
+        self.weight_mu = nn.Parameter(torch.empty(out_features, in_features).uniform_(-bound,
+                                                                                      bound))
+        self.weight_sigma = nn.Parameter(torch.full((out_features, in_features), sigma0 * bound))
+        self.bias_mu = nn.Parameter(torch.empty(out_features).uniform_(-bound, bound))
+        self.bias_sigma = nn.Parameter(torch.full((out_features,), sigma0 * bound))
+        self.register_buffer("eps_in", torch.zeros(in_features))
+        self.register_buffer("eps_out", torch.zeros(out_features))
+        self.noise = True
+
+    eps_in: torch.Tensor
+    eps_out: torch.Tensor
+
+    def reset_noise(self) -> None:
+        with torch.no_grad():
+            self.eps_in.copy_(scale_noise(torch.randn(self.in_features)))
+            self.eps_out.copy_(scale_noise(torch.randn(self.out_features)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.noise:
+            return F.linear(x, self.weight_mu, self.bias_mu)
+        weight = self.weight_mu + self.weight_sigma * torch.outer(self.eps_out, self.eps_in)
+        return F.linear(x, weight, self.bias_mu + self.bias_sigma * self.eps_out)
+
+
+def make_noisy(module: nn.Module, sigma0: float) -> None:
+    """Replace every nn.Linear inside `module` by a NoisyLinear of the same shape."""
+    for name, child in module.named_children():
+        if isinstance(child, nn.Linear):
+            setattr(module, name, NoisyLinear(child.in_features, child.out_features, sigma0))
+        else:
+            make_noisy(child, sigma0)
 
 
 def dueling_aggregate(value: torch.Tensor, advantages: torch.Tensor) -> torch.Tensor:
@@ -114,7 +167,7 @@ class QNetwork(nn.Module):
     def __init__(self, obs_shape: int | tuple[int, ...], n_actions: int,
                  hidden: tuple[int, ...] = (256, 256), activation: str = "relu",
                  dueling: bool = False, init: str = "default", pixel_scale: float = 1.0,
-                 support: torch.Tensor | None = None):
+                 support: torch.Tensor | None = None, noisy_sigma0: float | None = None):
         super().__init__()
         self.dueling = dueling
         self.activation = activation
@@ -140,6 +193,28 @@ class QNetwork(nn.Module):
         else:
             self.body = mlp(in_dim, hidden, outputs, activation)
         init_weights(self, init)
+        self.noisy = noisy_sigma0 is not None
+        if noisy_sigma0 is not None:  # the fully connected layers, not the convolutions
+            make_noisy(self.body, noisy_sigma0)
+            for name in ("value_head", "advantage_head"):
+                head = getattr(self, name, None)
+                if isinstance(head, nn.Linear):
+                    setattr(self, name, NoisyLinear(head.in_features, head.out_features,
+                                                    noisy_sigma0))
+            self.reset_noise()
+
+    def noisy_layers(self) -> list[NoisyLinear]:
+        return [m for m in self.modules() if isinstance(m, NoisyLinear)]
+
+    def reset_noise(self) -> None:
+        """Fresh noise in every noisy layer."""
+        for layer in self.noisy_layers():
+            layer.reset_noise()
+
+    def use_noise(self, on: bool) -> None:
+        """Noisy weights (acting and learning) or their means (greedy evaluation)."""
+        for layer in self.noisy_layers():
+            layer.noise = on
 
     @property
     def is_image(self) -> bool:

@@ -67,11 +67,18 @@ def test_c51_learns_through_autograd_and_with_the_other_switches():
     assert "C51" in model.fast_path_off  # trained through autograd, and it says why
     model.learn()
     assert greedy_eval(model, 20, seed=5151).mean >= 195
-    # every switch together trains (a few updates): C51 + dueling + n-step + prioritized
+    # every switch together trains (a few updates): C51, dueling, n-step, prioritized, noisy
     both = DQN("CartPole-v1", config=tuned_cartpole(
         seed=0, total_steps=1_500, learning_starts=500, distributional=True, dueling=True,
-        n_step=3, prioritized=True, n_atoms=11, eval_every=0)).learn()
+        n_step=3, prioritized=True, noisy=True, n_atoms=11, eval_every=0)).learn()
     assert both.updates > 0 and both.priorities.max_priority > 1.0
+
+
+def test_noisy_nets_learn_without_epsilon():
+    cfg = tuned_cartpole(seed=0, total_steps=50_000, noisy=True)
+    model = DQN("CartPole-v1", config=cfg).learn()
+    assert model.epsilon == 0.0
+    assert greedy_eval(model, 20, seed=2024).mean >= 195
 
 
 def test_same_seed_gives_the_same_curve(tmp_path):

@@ -122,8 +122,8 @@ class DQN(Agent):
         support = (torch.linspace(cfg.v_min, cfg.v_max, cfg.n_atoms) if cfg.distributional
                    else None)
         self.q_net = QNetwork(obs_space.shape, self.n_actions, cfg.hidden, cfg.activation,
-                              cfg.dueling, cfg.init, input_scale(obs_space),
-                              support).to(self.device)
+                              cfg.dueling, cfg.init, input_scale(obs_space), support,
+                              cfg.noisy_sigma0 if cfg.noisy else None).to(self.device)
         self.threads = set_threads(cfg.threads)
         self.target_net = copy.deepcopy(self.q_net).requires_grad_(False)
         # All weights live in one flat tensor (the modules hold views of it), so Adam, clipping
@@ -185,6 +185,9 @@ class DQN(Agent):
     # ------------------------------------------------------------------ acting
     @property
     def epsilon(self) -> float:
+        """The schedule's ε at this step; 0 with noisy nets, whose weights explore."""
+        if self.config.noisy:
+            return 0.0
         unit = self.config.eps_unit
         t = self.step if unit == "step" else self.updates if unit == "update" else self.episode
         return epsilon(self.config, t)
@@ -205,9 +208,23 @@ class DQN(Agent):
 
     def policy(self, obs: np.ndarray, deterministic: bool = True) -> np.ndarray:
         """Env actions: the highest Q-value (drawing no random numbers, so evaluations leave
-        training's RNG alone), or ε-greedy at the current ε."""
-        actions = self._greedy(obs) if deterministic else self.act(obs, self.epsilon)
-        return actions + self.action_start
+        training's RNG alone; noisy nets act on their mean weights), or ε-greedy at the
+        current ε (noisy nets: on fresh noise)."""
+        if not deterministic:
+            return self._explore(obs) + self.action_start
+        if not self.config.noisy:
+            return self._greedy(obs) + self.action_start
+        self.q_net.use_noise(False)
+        try:
+            return self._greedy(obs) + self.action_start
+        finally:
+            self.q_net.use_noise(True)
+
+    def _explore(self, obs: np.ndarray) -> np.ndarray:
+        """Training's actions: ε-greedy, or greedy on freshly drawn noise (noisy nets)."""
+        if self.config.noisy:
+            self.q_net.reset_noise()
+        return self.act(obs, self.epsilon)
 
     predict = predict  # Stable-Baselines3's predict(obs, deterministic=True), agent.py
 
@@ -275,6 +292,9 @@ class DQN(Agent):
         """One gradient step on a minibatch, uniform or prioritized; the loss is accumulated
         without a sync (prioritized replay reads the TD errors back, one sync an update)."""
         cfg = self.config
+        if cfg.noisy:  # independent noise for the online and the target network, each update
+            self.q_net.reset_noise()
+            self.target_net.reset_noise()
         weights = slots = None
         if self.priorities is not None:
             slots, w = self.priorities.sample(cfg.batch_size, len(self.replay_buffer),
@@ -390,7 +410,7 @@ class DQN(Agent):
                 session.logger.message(f"DQN trains through autograd ({self.fast_path_off})")
             while self.step < total and not self.stop_reason:
                 eps = self.epsilon
-                actions = self.act(obs, eps)
+                actions = self._explore(obs)
                 next_obs, rewards, terminated, truncated, infos = envs.step(
                     actions + self.action_start)
                 done_idx = np.flatnonzero(terminated | truncated)

@@ -35,6 +35,8 @@ def backprop_reason(net: nn.Module) -> str | None:
         return f"{type(net).__name__} is not a QNetwork"
     if net.is_image:
         return "an image encoder (CNN) has no hand-written backward"
+    if net.noisy:
+        return "noisy layers have no hand-written backward"
     if net.atoms > 1:
         return "the distributional (C51) head has no hand-written backward"
     activation = ACTIVATIONS.get(net.activation)
