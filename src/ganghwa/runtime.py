@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import signal
+import sys
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -86,3 +89,22 @@ class InterruptFlag:
         for number, previous in self._previous.items():
             signal.signal(number, signal.SIG_DFL if previous is None else previous)
         self._previous = {}
+
+
+@contextlib.contextmanager
+def spawnable_main() -> Iterator[None]:
+    """Start spawned processes within this. A spawned child first runs the parent's __main__
+    file again; a script read from stdin (`python -`, `python - <<EOF`) has the file name
+    "<stdin>", which does not exist, so every child died before it started and a sweep or an
+    A3C run with workers failed without a word. Such a main is hidden from multiprocessing
+    while processes start, as an interactive session's (which has no __file__) is."""
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if main is None or path is None or os.path.exists(path):
+        yield
+        return
+    del main.__file__
+    try:
+        yield
+    finally:
+        main.__file__ = path

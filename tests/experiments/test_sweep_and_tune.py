@@ -190,3 +190,19 @@ def test_on_ray_a_killed_workers_run_is_retried_and_resumed_and_collect_brings_r
     run = tmp_path / "experiments" / "collected" / "runs" / "default-s0"
     for name in ("config.toml", "eval.json", "progress.csv", "checkpoints/latest.pt"):
         assert (run / name).is_file(), name
+
+
+def test_a_sweep_with_workers_from_a_script_on_stdin(tmp_path):
+    """`python -` (a README block, a heredoc): spawned workers re-run the parent's main file,
+    which is "<stdin>" there; every run failed at once, and silently, before the fix."""
+    import subprocess
+    import sys
+
+    script = ("import ganghwa\n"
+              "s = ganghwa.sweep('q_learning', 'FrozenLake-v1', seeds='0-1', steps=2000, "
+              "workers=2)\n"
+              "print([r.status for r in s.results])\n")
+    done = subprocess.run([sys.executable, "-"], input=script, cwd=tmp_path, text=True,
+                          capture_output=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "['done', 'done']", done.stderr[-2000:]

@@ -124,7 +124,10 @@ class LocalWorkers:
             args=(self.cfg, worker, self.incarnations[worker], self.optimizer.flat,
                   self.optimizer.state, self.counts, self.start_step, self.stop_event,
                   self.reports, self.total, os.getpid()))
-        proc.start()
+        from ganghwa.runtime import spawnable_main
+
+        with spawnable_main():  # a `python -` script's main is no file
+            proc.start()
         self.procs[worker] = proc
 
     def pids(self) -> list[int]:

@@ -134,7 +134,9 @@ class _Pool:
         # which a daemonic process may not; die_with_parent ends it with the driver instead.
         process = self.ctx.Process(target=_worker,
                                    args=(inbox, self.outbox, index, os.getpid()), daemon=False)
-        with ignoring_sigint():
+        from ganghwa.runtime import spawnable_main
+
+        with ignoring_sigint(), spawnable_main():
             process.start()
         self.slots[index] = [process, inbox, None]
 

@@ -459,11 +459,12 @@ def _on_processes(args: Study, workers: int, stop: list[int]) -> None:
     import time
 
     from ganghwa.experiments.runner import ignoring_sigint
+    from ganghwa.runtime import spawnable_main
 
     ctx = multiprocessing.get_context("spawn")
     processes = [ctx.Process(target=_worker, args=(args, i), daemon=True)
                  for i in range(workers)]
-    with ignoring_sigint():
+    with ignoring_sigint(), spawnable_main():
         for p in processes:
             p.start()
     forwarded = False
