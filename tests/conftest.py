@@ -15,6 +15,9 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 # and every process it starts the default disposition.
 if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
+# nohup does the same to SIGHUP, and the hang-up tests would see runs that never get it.
+if signal.getsignal(signal.SIGHUP) == signal.SIG_IGN:
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
 
 
 @pytest.fixture(scope="module")
