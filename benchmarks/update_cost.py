@@ -51,17 +51,22 @@ def filled(settings: dict, args: argparse.Namespace) -> DQN:
     return model
 
 
+def microseconds_per_update(model: DQN, updates: int) -> float:
+    """After 50 warm-up updates, the mean time of `updates` more."""
+    for _ in range(50):
+        model.update()
+    start = time.perf_counter()
+    for _ in range(updates):
+        model.update()
+    return (time.perf_counter() - start) / updates * 1e6
+
+
 def switch_costs(args: argparse.Namespace) -> None:
     models = {name: filled(settings, args) for name, settings in SWITCHES.items()}
     timings: dict[str, list[float]] = {name: [] for name in models}
     for _ in range(args.rounds):
         for name, model in models.items():
-            for _ in range(50):
-                model.update()
-            start = time.perf_counter()
-            for _ in range(args.updates):
-                model.update()
-            timings[name].append((time.perf_counter() - start) / args.updates * 1e6)
+            timings[name].append(microseconds_per_update(model, args.updates))
     base = statistics.median(timings["plain (fast path)"])
     print(f"hidden {args.hidden}, batch {args.batch}, {torch.get_num_threads()} thread(s), "
           f"{args.rounds} alternating rounds of {args.updates} updates")
@@ -85,26 +90,14 @@ def main() -> None:
     args = parser.parse_args()
     if args.switches:
         return switch_costs(args)
-    model = DQN("CartPole-v1", hidden=tuple(args.hidden), batch_size=args.batch,
-                threads=args.threads, max_grad_norm=10.0, double=False, device="cpu")
-    rng = np.random.default_rng(0)
-    n = 10_000
-    model.replay_buffer.add(rng.standard_normal((n, 4), dtype=np.float32),
-                            rng.integers(0, 2, n), rng.standard_normal(n, dtype=np.float32),
-                            rng.standard_normal((n, 4), dtype=np.float32),
-                            (rng.random(n) < 0.05).astype(np.float32))
+    model = filled({"double": False}, args)
     manual = model._backprop  # None makes update() take autograd's path (uncompiled)
     assert manual is not None, model.fast_path_off
     timings: dict[str, list[float]] = {"manual": [], "autograd": []}
     for _ in range(args.rounds):
         for name in timings:
             model._backprop = manual if name == "manual" else None
-            for _ in range(100):
-                model.update()
-            start = time.perf_counter()
-            for _ in range(args.updates):
-                model.update()
-            timings[name].append((time.perf_counter() - start) / args.updates * 1e6)
+            timings[name].append(microseconds_per_update(model, args.updates))
     print(f"hidden {args.hidden}, batch {args.batch}, {torch.get_num_threads()} thread(s)")
     for name, values in timings.items():
         print(f"{name:9s} median {statistics.median(values):6.0f} µs per update "
