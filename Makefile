@@ -5,39 +5,47 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-notebooks notebooks test-browser lint bench clean
+.PHONY: demo test test-notebooks notebooks test-browser lint bench clean bytecode
 
 # uv installs the rest in parallel (10 s where pip takes about a minute) and keeps the torch
 # that pip has just installed, which satisfies the project's range; plain pip is the fallback.
+# Both write the bytecode at install time (uv only when asked): under PYTHONDONTWRITEBYTECODE=1
+# nothing else ever does, and every Python process would compile numpy, gymnasium and
+# matplotlib from source again, about 2 s of CPU each (the test suite starts hundreds).
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q torch==2.13.0
-	$(BIN)/python -m pip install -q uv && $(BIN)/python -m uv pip install -q --python $(BIN)/python -e ".[dev]" \
+	$(BIN)/python -m pip install -q uv && $(BIN)/python -m uv pip install -q --compile-bytecode \
+	  --python $(BIN)/python -e ".[dev]" \
 	  || ($(BIN)/python -m pip install -q --upgrade pip && $(BIN)/python -m pip install -q -e ".[dev]")
 	touch $(STAMP)
 
+# ganghwa's own bytecode, for the same reason (an editable install: refreshed before each use).
+bytecode: $(STAMP)
+	$(BIN)/python -m compileall -q -j 0 src tests notebooks > /dev/null
+
 ## make demo: train DQN on CartPole-v1 (tuned), then evaluate, plot and record a video
-demo: $(STAMP)
+demo: $(STAMP) bytecode
 	$(BIN)/ganghwa train dqn CartPole-v1 --preset tuned --out runs
 	$(BIN)/ganghwa eval last --episodes 20
 
 ## make test: lint, type-check and run the test suite (all but the notebooks, which CI runs next)
-test: $(STAMP) lint
-	$(BIN)/python -m pytest -q -m "not notebook"
+test: $(STAMP) bytecode lint
+	$(BIN)/python -m pytest -q -m "not notebook and not browser"
 
 ## make test-notebooks: the 12 course notebooks, top to bottom in a Jupyter kernel, at the quick
 ## budget (GANGHWA_QUICK=1; about 4.5 minutes on 2 cores), and that each is built from its source
-test-notebooks: $(STAMP)
+test-notebooks: $(STAMP) bytecode
 	$(BIN)/python -m pytest -q -m notebook tests/notebooks
 
 ## make notebooks: execute the 12 notebooks at the full budget; the executed copies, their HTML
 ## exports and the wall times go to notebooks/executed/ (about an hour on 2 cores)
-notebooks: $(STAMP)
+notebooks: $(STAMP) bytecode
 	$(BIN)/python notebooks/run.py --out notebooks/executed
 
 ## make test-browser: install Chromium and a Hangul font (Debian packages, as root), then open
 ## the generated reports in headless Chromium (CI runs it after make test)
-test-browser: $(STAMP)
+test-browser: $(STAMP) bytecode
 	(command -v chromium && command -v chromedriver && fc-list :lang=ko | grep -q .) >/dev/null \
 	  || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 	      --no-install-recommends chromium chromium-driver fonts-noto-cjk)

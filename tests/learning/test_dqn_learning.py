@@ -62,7 +62,7 @@ def test_n_step_returns_learn_and_resume_their_window(tmp_path):
 
 
 def test_c51_learns_through_autograd_and_with_the_other_switches():
-    cfg = tuned_cartpole(seed=0, total_steps=40_000, distributional=True)
+    cfg = tuned_cartpole(seed=0, total_steps=40_000, stop_at=200.0, distributional=True)
     model = DQN("CartPole-v1", config=cfg)
     assert "C51" in model.fast_path_off  # trained through autograd, and it says why
     model.learn()
@@ -75,7 +75,7 @@ def test_c51_learns_through_autograd_and_with_the_other_switches():
 
 
 def test_noisy_nets_learn_without_epsilon():
-    cfg = tuned_cartpole(seed=0, total_steps=50_000, noisy=True)
+    cfg = tuned_cartpole(seed=0, total_steps=50_000, stop_at=200.0, noisy=True)
     model = DQN("CartPole-v1", config=cfg).learn()
     assert model.epsilon == 0.0
     assert greedy_eval(model, 20, seed=2024).mean >= 195
