@@ -225,16 +225,26 @@ class FrameReplayBuffer:
     replaced by that first frame: what gymnasium's FrameStackObservation (padding "reset")
     shows at the start of an episode. So 100k transitions of 4×84×84 take ~0.7 GB, not 5.6.
 
+    With `n_step` > 1 the n-step transition of a slot is read off the ring at sample time, as
+    its following slots already hold the rewards and frames: m = n, or fewer where a final
+    frame comes sooner; G = Σ_{j<m} γ^j r, next_obs the stack at slot + m, discount γ^m. (The
+    streaming NStepWindow would need a stack per transition, which is what this buffer avoids.)
+
     Same interface as ReplayBuffer: add a batch of n transitions (one per env), sample Batch.
+    For prioritized replay, `add` returns the keys (env · slots + ring index) of transitions
+    that became complete, and of those that can no longer be rebuilt (their oldest frame was
+    overwritten); `gather(keys)` reads a batch by key.
     """
 
     FIELDS = ("frames", "actions", "rewards", "terminated", "episode_first", "is_transition")
 
     def __init__(self, capacity: int, obs_shape: tuple[int, ...], num_envs: int = 1,
-                 device: torch.device | str = "cpu"):
+                 device: torch.device | str = "cpu", n_step: int = 1, gamma: float = 0.99):
         self.stack, *frame_shape = obs_shape
         self.num_envs = num_envs
-        self.slots = max(capacity // num_envs, self.stack + 2)  # per env
+        self.n_step = n_step
+        self.powers = gamma ** np.arange(n_step + 1)
+        self.slots = max(capacity // num_envs, self.stack + n_step + 2)  # per env
         self.capacity = self.slots * num_envs
         self.device = torch.device(device)
         shape = (num_envs, self.slots)
@@ -251,21 +261,37 @@ class FrameReplayBuffer:
         self._in_episode = np.zeros(num_envs, dtype=bool)
         self._first = np.zeros(num_envs, dtype=np.int64)
         self._frames_view = torch.from_numpy(self.frames)
+        self._fresh: list[int] = []  # keys completed / made stale by the add in progress
+        self._stale: list[int] = []
 
     def __len__(self) -> int:
         """Complete transitions held: transition slots, less those still awaiting their next
-        frame (the newest slot of an env whose episode goes on)."""
-        waiting = sum(int(self.is_transition[env, (self.written[env] - 1) % self.slots])
-                      for env in range(self.num_envs) if self.written[env])
+        frames (the newest n of an env whose episode goes on)."""
+        waiting = 0
+        for env in range(self.num_envs):
+            if self._in_episode[env]:
+                waiting += min(self.n_step, int(self.written[env] - self._first[env]))
         return int(self.is_transition.sum()) - waiting
 
-    def break_episodes(self) -> None:
+    def _completed(self, env: int, final: int, through: int) -> None:
+        """Slots final-through .. final-1 of env's episode are complete now that the frame
+        at absolute slot `final` ends it (clipped to the episode's first slot)."""
+        start = max(int(self._first[env]), final - through)
+        self._fresh += [env * self.slots + s % self.slots for s in range(start, final)]
+
+    def break_episodes(self) -> list[int]:
         """The envs were reset without the buffer seeing the episodes end (a resumed run whose
-        env state could not be restored): the newest transitions lose their next frame."""
+        env state could not be restored): the newest transitions lose their next frame, and
+        the frame they stop at serves as the final frame of those before it. Returns the keys
+        that this completes (for prioritized replay)."""
+        self._fresh = []
         for env in range(self.num_envs):
             if self._in_episode[env] and self.written[env]:
-                self.is_transition[env, (self.written[env] - 1) % self.slots] = False
+                newest = int(self.written[env]) - 1
+                self.is_transition[env, newest % self.slots] = False
+                self._completed(env, newest, self.n_step - 1)
             self._in_episode[env] = False
+        return self._fresh
 
     @property
     def nbytes(self) -> int:
@@ -273,6 +299,11 @@ class FrameReplayBuffer:
 
     def _write(self, env: int, frame: np.ndarray, transition: bool) -> int:
         slot = int(self.written[env])
+        gone = slot - self.slots  # the absolute slot this write overwrites
+        if gone >= 0:  # transitions whose stack reaches back to it can no longer be rebuilt
+            for s in range(gone, min(gone + self.stack, slot)):
+                if max(s - self.stack + 1, int(self.episode_first[env, s % self.slots])) <= gone:
+                    self._stale.append(env * self.slots + s % self.slots)
         i = slot % self.slots
         self.frames[env, i] = frame
         self.episode_first[env, i] = self._first[env]
@@ -282,10 +313,12 @@ class FrameReplayBuffer:
 
     def add(self, obs: np.ndarray, actions: np.ndarray, rewards: np.ndarray,
             next_obs: np.ndarray, terminated: np.ndarray, ends: np.ndarray | None = None
-            ) -> None:
+            ) -> tuple[list[int], list[int]]:
         """n transitions; `ends[i]` (terminated or truncated) closes env i's episode, whose
-        final frame (next_obs[i]'s newest) then gets its own slot."""
+        final frame (next_obs[i]'s newest) then gets its own slot. Returns the keys that
+        became complete, and those that became stale."""
         ends = terminated.astype(bool) if ends is None else ends
+        self._fresh, self._stale = [], []
         for env in range(self.num_envs):
             if not self._in_episode[env]:  # the first observation of an episode
                 self._first[env] = self.written[env]
@@ -294,9 +327,14 @@ class FrameReplayBuffer:
             self.actions[env, i] = actions[env]
             self.rewards[env, i] = rewards[env]
             self.terminated[env, i] = terminated[env]
+            s = int(self.written[env]) - 1 - self.n_step  # its n-th frame is this one
+            if s >= self._first[env]:
+                self._fresh.append(env * self.slots + s % self.slots)
             if ends[env]:
                 self._write(env, next_obs[env, -1], False)
+                self._completed(env, int(self.written[env]) - 1, self.n_step)
                 self._in_episode[env] = False
+        return self._fresh, self._stale
 
     def _stacks(self, env: np.ndarray, slot: np.ndarray, first: np.ndarray) -> torch.Tensor:
         """(n, k, H, W) stacks ending at absolute slots `slot`, padded with the first frame."""
@@ -307,11 +345,17 @@ class FrameReplayBuffer:
         return torch.index_select(frames, 0, flat).reshape(len(slot), self.stack,
                                                            *self.frames.shape[2:])
 
+    def _ends(self, env: np.ndarray, slot: np.ndarray) -> np.ndarray:
+        """(n, n_step) flags: slot + j (j = 1..n_step) is a written final frame."""
+        ahead = slot[:, None] + np.arange(1, self.n_step + 1)[None, :]
+        return ~self.is_transition[env[:, None], ahead % self.slots] \
+            & (ahead < self.written[env][:, None])
+
     def sample(self, batch_size: int, rng: np.random.Generator) -> Batch:
-        """Uniform over stored transitions whose stacks and next frame are all still held."""
+        """Uniform over stored transitions whose stacks and next frames are all still held."""
         env_list, slot_list = [], []
         got, tries = 0, 0
-        while got < batch_size:  # rejection: a few slots are final frames or too old
+        while got < batch_size:  # rejection: a few slots are final frames, too old or too new
             tries += 1
             if tries > 100 and not got:
                 raise ValueError("the frame buffer holds no complete transition yet")
@@ -321,20 +365,45 @@ class FrameReplayBuffer:
             span = np.maximum(newest - oldest, 1)
             slot = oldest + (rng.random(len(env)) * span).astype(np.int64)
             first = self.episode_first[env, slot % self.slots]
-            ok = self.is_transition[env, slot % self.slots] & (slot + 1 < newest) \
+            complete = (slot + self.n_step < newest) | self._ends(env, slot).any(axis=1)
+            ok = self.is_transition[env, slot % self.slots] & complete \
                 & (np.maximum(slot - self.stack + 1, first) >= oldest)
             env_list.append(env[ok])
             slot_list.append(slot[ok])
             got += int(ok.sum())
-        env = np.concatenate(env_list)[:batch_size]
-        slot = np.concatenate(slot_list)[:batch_size]
+        return self._batch(np.concatenate(env_list)[:batch_size],
+                           np.concatenate(slot_list)[:batch_size])
+
+    def gather(self, keys: np.ndarray) -> Batch:
+        """The transitions of `keys` (env · slots + ring index), as one Batch."""
+        keys = np.asarray(keys, dtype=np.int64)
+        env, i = np.divmod(keys, self.slots)
+        newest = self.written[env] - 1
+        return self._batch(env, newest - (newest - i) % self.slots)
+
+    def _batch(self, env: np.ndarray, slot: np.ndarray) -> Batch:
         i = slot % self.slots
         first = self.episode_first[env, i]
+        discounts = None
+        if self.n_step == 1:
+            m = np.ones(len(slot), dtype=np.int64)
+            rewards = torch.from_numpy(self.rewards[env, i])
+        else:  # m = the first j whose slot is a final frame, else n
+            ends = self._ends(env, slot)
+            m = np.where(ends.any(axis=1), ends.argmax(axis=1) + 1, self.n_step)
+            k = np.arange(self.n_step)
+            taken = k[None, :] < m[:, None]
+            ring = (slot[:, None] + k[None, :]) % self.slots
+            returns = (self.rewards[env[:, None], ring] * self.powers[:self.n_step] * taken)
+            rewards = torch.from_numpy(returns.sum(axis=1).astype(np.float32))
+            discounts = torch.from_numpy(self.powers[m].astype(np.float32))
         rows = [self._stacks(env, slot, first),
                 torch.from_numpy(self.actions[env, i]),
-                torch.from_numpy(self.rewards[env, i]),
-                self._stacks(env, slot + 1, first),
-                torch.from_numpy(self.terminated[env, i])]
+                rewards,
+                self._stacks(env, slot + m, first),
+                torch.from_numpy(self.terminated[env, (slot + m - 1) % self.slots])]
+        if discounts is not None:
+            rows.append(discounts)
         if self.device.type != "cpu":
             rows = [r.to(self.device, non_blocking=True) for r in rows]
         return Batch(*rows)

@@ -364,18 +364,25 @@ def load_preset(name: str) -> dict[str, Any]:
         return tomllib.load(f)
 
 
-def preset_values(name: str, algo: str | tuple[str, ...], env_id: str
-                  ) -> tuple[dict[str, Any], bool]:
+def preset_values(name: str, algo: str | tuple[str, ...], env_id: str, *,
+                  _chain: tuple[str, ...] = ()) -> tuple[dict[str, Any], bool]:
     """The preset's settings for algo on env_id, and whether the preset names that env.
 
     Scalars under `[algo]` apply to every env; a table `[algo."ENV"]` adds env-specific ones.
     `algo` may list several sections, later ones winning: ("tabular", "sarsa") reads the
-    settings all tabular methods share, then SARSA's own.
+    settings all tabular methods share, then SARSA's own. A top-level `extends = "OTHER"`
+    reads OTHER's settings first, for the algorithms this preset has a section for
+    (rainbow.toml is tuned.toml's DQN plus its switches).
     """
+    preset = load_preset(name)
+    sections = (algo,) if isinstance(algo, str) else algo
     values: dict[str, Any] = {}
     covered = False
-    for section in (algo,) if isinstance(algo, str) else algo:
-        data = load_preset(name).get(section, {})
+    parent = _extended(name, preset, sections, _chain)
+    if parent is not None:
+        values, covered = preset_values(parent, algo, env_id, _chain=(*_chain, name))
+    for section in sections:
+        data = preset.get(section, {})
         base = {k: v for k, v in data.items() if not isinstance(v, dict)}
         env_tables = {k: v for k, v in data.items() if isinstance(v, dict)}
         values.update({**base, **env_tables.get(env_id, {})})
@@ -383,11 +390,26 @@ def preset_values(name: str, algo: str | tuple[str, ...], env_id: str
     return values, covered
 
 
+def _extended(name: str, preset: dict[str, Any], sections: tuple[str, ...],
+              chain: tuple[str, ...] = ()) -> str | None:
+    """The preset that `name` extends for these sections, if any (never one of its own
+    descendants: a loop is an error)."""
+    base = preset.get("extends")
+    if base is None or not any(section in preset for section in sections):
+        return None
+    if not isinstance(base, str) or base == name or base in chain:
+        raise GanghwaError(f"preset {name!r}: extends must name another preset, not "
+                           f"{base!r} (presets extend in a chain, never a loop)")
+    return base
+
+
 def preset_envs(name: str, algo: str | tuple[str, ...]) -> list[str]:
     preset = load_preset(name)
     sections = (algo,) if isinstance(algo, str) else algo
+    base = _extended(name, preset, sections)
+    inherited = preset_envs(base, algo) if base is not None else []
     return sorted({k for s in sections for k, v in preset.get(s, {}).items()
-                   if isinstance(v, dict)})
+                   if isinstance(v, dict)} | set(inherited))
 
 
 # ---------------------------------------------------------------- resolving a config in layers

@@ -111,6 +111,10 @@ class Priorities:
     def added(self, slots: np.ndarray) -> None:
         self.tree.update(slots, np.full(len(slots), self.max_priority ** self.alpha))
 
+    def removed(self, slots: np.ndarray) -> None:
+        """Slots that hold no transition any more (a frame buffer's overwritten stacks)."""
+        self.tree.update(slots, np.zeros(len(slots)))
+
     def sample(self, n: int, size: int, rng: np.random.Generator, progress: float
                ) -> tuple[np.ndarray, np.ndarray]:
         """(slots, importance weights) of a batch; β goes linearly from its start to 1 as

@@ -60,3 +60,17 @@ def test_dqn_trains_a_cnn_from_carracing_frames():
     obs = np.zeros((4, 84, 84), np.uint8)
     action, _ = model.predict(obs)
     assert 0 <= int(action) < 5
+
+
+def test_dqn_with_prioritized_replay_and_n_step_on_frame_stacks():
+    """The frame buffer keys its transitions for the sum tree and reads n-step returns."""
+    model = DQN("ganghwa/CarRacing-v0", seed=0, total_steps=200, hidden=(64,), batch_size=16,
+                buffer_size=2_000, learning_starts=100, train_freq=2, eval_every=0,
+                prioritized=True, n_step=3, env_kwargs={"max_episode_steps": 25})
+    model.learn()
+    assert model.updates >= 45 and model.n_step_window is None  # the buffer does the n steps
+    priorities = model.priorities.tree.priorities(np.arange(model.replay_buffer.capacity))
+    assert (priorities > 0).sum() == len(model.replay_buffer)  # every complete one keyed
+    assert len(np.unique(priorities[priorities > 0])) > 10  # updated from TD errors
+    batch = model.replay_buffer.sample(64, np.random.default_rng(0))
+    assert batch.discounts is not None and float(batch.discounts.min()) < 0.99 ** 2

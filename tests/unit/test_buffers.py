@@ -166,3 +166,132 @@ def test_frame_buffer_checkpoint_holds_only_written_slots_and_restores():
     b = copy.sample(64, np.random.default_rng(1))
     assert all(torch.equal(x, y) if x is not None else y is None
                for x, y in zip(a, b, strict=True)) and len(copy) == 5
+
+
+# -------------------------------------------- FrameReplayBuffer: n-step and prioritized keys
+
+
+def _drive_frames(buf, steps: int, k: int, n_envs: int, seed: int, on_add=None):
+    """Feed `buf` from FrameStackObservation-wrapped _Frames envs with random rewards; give
+    back each env's record of steps (id, obs, reward, next_obs, terminated, end)."""
+    import gymnasium as gym
+
+    rng = np.random.default_rng(seed)
+    envs = []
+    for e in range(n_envs):
+        base = _Frames(e + 3 * seed)
+        env = gym.Env.__new__(gym.Env)
+        env.observation_space, env.action_space = base.observation_space, base.action_space
+        env.reset, env.step = base.reset, base.step  # type: ignore[method-assign]
+        envs.append(gym.wrappers.FrameStackObservation(env, k))
+    record: list[list[tuple]] = [[] for _ in range(n_envs)]
+    obs = np.stack([env.reset()[0] for env in envs])
+    for t in range(steps):
+        ids = np.arange(n_envs) + n_envs * t
+        rewards = rng.normal(size=n_envs).round(2)
+        nexts, finals, terms, ends = [], [], [], []
+        for e, env in enumerate(envs):
+            nxt, _, terminated, truncated, _ = env.step(0)
+            end = terminated or truncated
+            record[e].append((int(ids[e]), obs[e].copy(), float(rewards[e]), nxt.copy(),
+                              float(terminated), end))
+            finals.append(nxt)
+            terms.append(terminated)
+            ends.append(end)
+            nexts.append(env.reset()[0] if end else nxt)
+        out = buf.add(obs, ids, rewards, np.stack(finals), np.array(terms), np.array(ends))
+        if on_add is not None:
+            on_add(*out)
+        obs = np.stack(nexts)
+    return record
+
+
+def _expected_n_step(record, n: int, gamma: float, slots: int, k: int) -> dict:
+    """From the record alone: id -> (obs, G, next_obs, terminated, γ^m) for every transition
+    whose n steps (or its episode's end) were seen and whose frames the ring still holds."""
+    expected = {}
+    for steps in record:
+        frame_of, written, first = [], 0, 0  # each step's frame index in the env's ring
+        for p, step in enumerate(steps):
+            if p == 0 or steps[p - 1][5]:
+                first = written
+            frame_of.append((written, first))
+            written += 1 + step[5]  # an end adds the final frame
+        for p, (ident, obs, _, _, _, _) in enumerate(steps):
+            m = next((j + 1 for j in range(n) if p + j < len(steps) and steps[p + j][5]), n)
+            last = p + m - 1
+            if last >= len(steps) or (not steps[last][5] and last + 1 >= len(steps)):
+                continue  # the frame after the last step is not in the buffer yet
+            frame, first = frame_of[p]
+            if max(frame - k + 1, first) < written - slots:
+                continue  # its oldest frame was overwritten
+            ret = sum(gamma ** j * steps[p + j][2] for j in range(m))
+            expected[ident] = (obs, ret, steps[last][3], steps[last][4], gamma ** m)
+    return expected
+
+
+def _check_batch(batch, expected) -> set:
+    for i in range(len(batch.actions)):
+        obs, ret, nxt, term, discount = expected[int(batch.actions[i])]
+        assert np.array_equal(batch.obs[i].numpy(), obs)
+        assert np.array_equal(batch.next_obs[i].numpy(), nxt)
+        assert abs(float(batch.rewards[i]) - ret) < 1e-5
+        assert float(batch.terminated[i]) == term
+        if batch.discounts is not None:
+            assert abs(float(batch.discounts[i]) - discount) < 1e-6
+    return set(batch.actions.tolist())
+
+
+def test_frame_buffer_n_step_transitions_match_the_episodes_as_played():
+    """n = 3: sums of three rewards inside episodes, fewer at terminations and truncations
+    (bootstrapped from the true final frame), and never across an episode or an env."""
+    from ganghwa.buffers import FrameReplayBuffer
+
+    k, n, gamma = 4, 3, 0.9
+    buf = FrameReplayBuffer(120, (k, 2, 2), num_envs=2, n_step=n, gamma=gamma)
+    record = _drive_frames(buf, 150, k, 2, seed=1)
+    expected = _expected_n_step(record, n, gamma, buf.slots, k)
+    seen = _check_batch(buf.sample(3000, np.random.default_rng(0)), expected)
+    assert seen == set(expected)  # every complete transition is reachable, no other
+    short = {i for i, e in expected.items() if e[4] != gamma ** n}
+    assert len(short & seen) > 20  # the episode ends were sampled, with m < n
+    assert len(buf) >= len(expected)  # (it also counts stacks already partly overwritten)
+
+
+def test_frame_buffer_keys_of_complete_transitions_for_prioritized_replay():
+    """The keys `add` reports as complete, less those it reports stale, are exactly the
+    transitions that can still be rebuilt, each as played, with n = 1 and n = 3."""
+    from ganghwa.buffers import FrameReplayBuffer
+    from ganghwa.priority import Priorities
+
+    for n in (1, 3):
+        k, gamma = 4, 0.99
+        buf = FrameReplayBuffer(60, (k, 2, 2), num_envs=2, n_step=n, gamma=gamma)
+        priorities = Priorities(buf.capacity, alpha=0.6, beta=0.4, eps=1e-6)
+
+        def on_add(fresh, stale, priorities=priorities):
+            priorities.removed(np.asarray(stale, dtype=np.int64))
+            priorities.added(np.asarray(fresh, dtype=np.int64))
+
+        record = _drive_frames(buf, 203, k, 2, seed=2, on_add=on_add)
+        expected = _expected_n_step(record, n, gamma, buf.slots, k)
+        keyed = np.flatnonzero(priorities.tree.priorities(np.arange(buf.capacity)) > 0)
+        assert _check_batch(buf.gather(keyed), expected) == set(expected)
+        assert len(keyed) == len(expected)
+        slots, weights = priorities.sample(256, len(buf), np.random.default_rng(0), 0.5)
+        _check_batch(buf.gather(slots), expected)  # sampled keys are all live transitions
+        assert np.allclose(weights, 1.0)  # all at the same (largest) priority yet
+
+        # A reset behind the buffer's back: each env's newest frame becomes a final frame, as
+        # if the step before it had been truncated there.
+        before = len(keyed)
+        priorities.added(np.asarray(buf.break_episodes(), dtype=np.int64))
+        for steps in record:
+            if not steps[-1][5] and not steps[-2][5]:  # (a lone first step stays lone)
+                last = steps.pop()
+                ident, obs, reward, _, terminated, _ = steps[-1]
+                steps[-1] = (ident, obs, reward, last[1], terminated, True)
+        expected = _expected_n_step(record, n, gamma, buf.slots, k)
+        keyed = np.flatnonzero(priorities.tree.priorities(np.arange(buf.capacity)) > 0)
+        assert _check_batch(buf.gather(keyed), expected) == set(expected)
+        assert len(keyed) > before or n == 1  # n = 1: the newest were complete already

@@ -43,3 +43,23 @@ def test_presets_are_data_and_layer_over_defaults():
     assert covered and values["batch_size"] == 128 and values["tau"] == 0.005
     tuned, covered = preset_values("tuned", "dqn", "Acrobot-v1")
     assert not covered and tuned == {}
+
+
+def test_a_preset_extends_another_for_the_algorithms_it_has_a_section_for(tmp_path):
+    tuned, _ = preset_values("tuned", "dqn", "LunarLander-v3")
+    rainbow, covered = preset_values("rainbow", "dqn", "LunarLander-v3")
+    assert covered and rainbow["lr"] == tuned["lr"] == 6.3e-4  # from tuned
+    assert rainbow["prioritized"] and rainbow["n_step"] == 3 and rainbow["v_min"] == -200
+    assert preset_values("rainbow", "ppo", "LunarLander-v3") == ({}, False)  # no [ppo]
+    anywhere, covered = preset_values("rainbow", "dqn", "Acrobot-v1")  # tuned has no Acrobot
+    assert covered and anywhere["noisy"] and "lr" not in anywhere
+    (tmp_path / "mine.toml").write_text('extends = "rainbow"\n[dqn]\nn_step = 5\n')
+    mine, _ = preset_values(str(tmp_path / "mine.toml"), "dqn", "CartPole-v1")
+    assert mine["n_step"] == 5 and mine["noisy"] and mine["batch_size"] == 64  # two levels
+    (tmp_path / "loop.toml").write_text(f'extends = "{tmp_path / "loop.toml"}"\n[dqn]\n')
+    with pytest.raises(GanghwaError, match="extends must name another preset"):
+        preset_values(str(tmp_path / "loop.toml"), "dqn", "CartPole-v1")
+    (tmp_path / "a.toml").write_text(f'extends = "{tmp_path / "b.toml"}"\n[dqn]\n')
+    (tmp_path / "b.toml").write_text(f'extends = "{tmp_path / "a.toml"}"\n[dqn]\n')
+    with pytest.raises(GanghwaError, match="never a loop"):
+        preset_values(str(tmp_path / "a.toml"), "dqn", "CartPole-v1")

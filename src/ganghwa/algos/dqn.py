@@ -27,7 +27,7 @@ from ganghwa.agent import Agent, predict, start
 from ganghwa.buffers import Batch, FrameReplayBuffer, NStepWindow, ReplayBuffer
 from ganghwa.config import DQNConfig
 from ganghwa.envs import make_vec_env, restore_env_state, snapshot_env_state
-from ganghwa.errors import Diverged, GanghwaError
+from ganghwa.errors import Diverged
 from ganghwa.fastpath import fused_step, make_adam, manual_backprop_reason
 from ganghwa.fastpath.backprop import ManualBackprop, NumpyActor, flatten_parameters, param_views
 from ganghwa.nets import QNetwork, greedy_actions, image_layout, input_scale
@@ -156,13 +156,10 @@ class DQN(Agent):
         self.replay_buffer: ReplayBuffer | FrameReplayBuffer
         image = self.q_net.is_image
         if image and not image_layout(obs_space.shape)[3] and obs_space.dtype == np.uint8:
-            # (k, H, W) frame stacks: each frame stored once
-            if cfg.prioritized or cfg.n_step > 1:
-                raise GanghwaError("prioritized=true and n_step > 1 do not cover frame stacks "
-                                   "yet (their buffer stores each frame once); pass --set "
-                                   "prioritized=false n_step=1 for this env")
+            # (k, H, W) frame stacks: each frame stored once, n-step read off the ring
             self.replay_buffer = FrameReplayBuffer(cfg.buffer_size, obs_space.shape,
-                                                   cfg.num_envs, self.device)
+                                                   cfg.num_envs, self.device, cfg.n_step,
+                                                   cfg.gamma)
         else:
             obs_dtype = obs_space.dtype if image else np.float32
             self.replay_buffer = ReplayBuffer(
@@ -170,7 +167,8 @@ class DQN(Agent):
                 self.device, discounts=cfg.n_step > 1)
         self.n_step_window = (NStepWindow(cfg.n_step, cfg.gamma, cfg.num_envs, obs_space.shape,
                                           obs_space.dtype if image else np.float32)  # type: ignore[arg-type]
-                              if cfg.n_step > 1 else None)
+                              if cfg.n_step > 1 and isinstance(self.replay_buffer, ReplayBuffer)
+                              else None)
         self.priorities = (Priorities(self.replay_buffer.capacity, cfg.per_alpha, cfg.per_beta,
                                       cfg.per_eps) if cfg.prioritized else None)
         self.rng = np.random.default_rng(cfg.seed)
@@ -299,7 +297,6 @@ class DQN(Agent):
         if self.priorities is not None:
             slots, w = self.priorities.sample(cfg.batch_size, len(self.replay_buffer),
                                               self.rng, self.step / cfg.total_steps)
-            assert isinstance(self.replay_buffer, ReplayBuffer)  # frame stacks are refused
             batch = self.replay_buffer.gather(slots)
             weights = torch.as_tensor(w, dtype=torch.float32, device=self.device)
         else:
@@ -368,7 +365,9 @@ class DQN(Agent):
             elif self._obs.size:
                 self._obs, _ = self._envs.reset(seed=cfg.seed + 1 + self.episode)
                 if isinstance(self.replay_buffer, FrameReplayBuffer):
-                    self.replay_buffer.break_episodes()
+                    fresh = self.replay_buffer.break_episodes()
+                    if self.priorities is not None:
+                        self.priorities.added(np.asarray(fresh, dtype=np.int64))
                 self._ep_returns[:] = 0
                 self._ep_lengths[:] = 0
             if not self._obs.size:
@@ -381,13 +380,17 @@ class DQN(Agent):
         """Into the replay memory: the step's transitions, or the n-step transitions it
         completes; new ones get the largest priority under prioritized replay."""
         buffer = self.replay_buffer
+        if isinstance(buffer, FrameReplayBuffer):  # it keys the transitions it completes
+            fresh, stale = buffer.add(obs, actions, rewards, next_obs, terminated, ends)
+            if self.priorities is not None:  # stale first: a slot can be both in one add
+                self.priorities.removed(np.asarray(stale, dtype=np.int64))
+                self.priorities.added(np.asarray(fresh, dtype=np.int64))
+            return
         if self.n_step_window is None:
             if self.priorities is not None:
-                assert isinstance(buffer, ReplayBuffer)
                 self.priorities.added(buffer.slots(len(actions)))
             buffer.add(obs, actions, rewards, next_obs, terminated, ends)
             return
-        assert isinstance(buffer, ReplayBuffer)
         obs, actions, returns, next_obs, terminated, discounts = self.n_step_window.push(
             obs, actions, rewards, next_obs, terminated, ends)
         if len(actions):
