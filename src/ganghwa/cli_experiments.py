@@ -168,7 +168,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
                         "final evaluation (eval.json) per group")
     for column in ("group", "seeds solved", "mean ± std", "IQM [95% CI]",
                    f"P(> {rows[0]['group']}) [95% CI]", "steps to threshold",
-                   "time to threshold"):
+                   "steps IQM [95% CI]", "time to threshold"):
         table.add_column(column, justify="left" if column == "group" else "right")
     for row in rows:
         solved = "–" if row["solved"] is None else f"{row['solved']}/{row['seeds']}"
@@ -181,12 +181,16 @@ def cmd_compare(args: argparse.Namespace) -> int:
                       f"{_number(row['iqm'])} [{_number(row['iqm_low'])}, "
                       f"{_number(row['iqm_high'])}]", poi,
                       _number(row["steps_to_threshold"], 0) + reached,
+                      "–" if "steps_iqm" not in row else
+                      f"{row['steps_iqm']:,.0f} [{row['steps_low']:,.0f}, "
+                      f"{row['steps_high']:,.0f}]",
                       _number(row["seconds_to_threshold"]) + " s"
                       if row["seconds_to_threshold"] is not None else "–")
     Console().print(table)
     print("IQM: the mean of the middle 50% of seeds; CIs: stratified bootstrap (rliable); "
           "steps and time: the median over the seeds whose periodic evaluation reached the "
-          "threshold")
+          "threshold; steps IQM: over all seeds, one that never reached it counting its whole "
+          "budget")
     for name, path in files.items():
         print(f"{name}: {path}")
     return 0

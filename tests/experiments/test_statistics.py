@@ -141,3 +141,17 @@ def test_runs_of_other_algorithms_are_named_by_the_algorithm_then_by_their_own_c
     groups = compare.group(runs)
     assert [(g.label, len(g.runs)) for g in groups] == [
         ("reinforce", 1), ("a2c", 1), ("ppo gae_lambda=0.8", 2), ("ppo gae_lambda=0.95", 1)]
+
+
+def test_steps_to_threshold_iqm_counts_an_unsolved_seed_at_its_budget():
+    """Steps of 8 seeds: 1000..6000 at the first evaluation ≥ 475, two never (budget 10k).
+    Sorted: 1k 2k 3k 4k 5k 6k 10k 10k; the IQM is the mean of the middle four, 4500."""
+    evals = [[(s, 500.0)] for s in (1000, 2000, 3000, 4000, 5000, 6000)] + \
+        [[(5000, 100.0), (10_000, 200.0)]] * 2
+    group = fake("a", [500.0] * 6 + [200.0] * 2, evals)
+    for run in group.runs:
+        run.config["total_steps"] = 10_000
+    row = compare.statistics([group], 475.0, reps=2000)[0]
+    assert row["steps_iqm"] == pytest.approx(4500.0)
+    assert row["steps_low"] < 4500.0 < row["steps_high"] <= 10_000
+    assert compare.statistics([group], None, reps=100)[0].get("steps_iqm") is None

@@ -196,6 +196,17 @@ def first_solve(run: RunData, threshold: float) -> tuple[int, float] | None:
     return None
 
 
+def solve_step(run: RunData, threshold: float) -> int:
+    """The env step of the first evaluation at or above threshold, else the run's budget
+    (so a seed that never solves counts as the slowest, a lower bound on its true steps)."""
+    solved = first_solve(run, threshold)
+    if solved is not None:
+        return solved[0]
+    budget = run.config.get("total_steps")
+    last = max([s for s, _ in run.evaluations] + list(run.progress.get("step", [])) + [0])
+    return int(budget) if isinstance(budget, int | float) else int(last)
+
+
 def statistics(groups: list[Group], threshold: float | None, reps: int = REPS,
                seed: int = 0) -> list[dict[str, Any]]:
     """One row per group: seeds, solved, mean ± std, IQM and its 95% CI, P(improvement over
@@ -211,6 +222,14 @@ def _rows(groups: list[Group], threshold: float | None, reps: int,
           metrics: Any) -> list[dict[str, Any]]:
     iqm, iqm_ci = library.get_interval_estimates(
         scores, lambda x: np.array([metrics.aggregate_iqm(x)]), reps=reps, random_state=state)
+    steps_iqm: dict[str, Any] = {}
+    steps_ci: dict[str, Any] = {}
+    if threshold is not None:  # a seed that never reaches it counts its whole budget
+        steps = {g.label: np.array([[solve_step(r, threshold)] for r in g.runs], dtype=float)
+                 for g in groups}
+        steps_iqm, steps_ci = library.get_interval_estimates(
+            steps, lambda x: np.array([metrics.aggregate_iqm(x)]), reps=reps,
+            random_state=state)
     rows = []
     first = groups[0].label
     for g in groups:
@@ -227,6 +246,10 @@ def _rows(groups: list[Group], threshold: float | None, reps: int,
             "seconds_to_threshold": float(np.median([t for _, t in hit])) if hit else None,
             "reached_threshold": len(hit),
         }
+        if threshold is not None:
+            row.update(steps_iqm=_scalar(steps_iqm[g.label]),
+                       steps_low=_scalar(steps_ci[g.label][0]),
+                       steps_high=_scalar(steps_ci[g.label][1]))
         if g.label != first:
             pair = {f"{g.label},{first}": (scores[g.label], scores[first])}
             poi, poi_ci = library.get_interval_estimates(
@@ -246,7 +269,7 @@ def _scalar(value: Any) -> float:
 def write_csv(rows: list[dict[str, Any]], path: Path) -> None:
     columns = ["group", "seeds", "solved", "mean", "std", "iqm", "iqm_low", "iqm_high",
                "p_improvement", "p_low", "p_high", "reached_threshold", "steps_to_threshold",
-               "seconds_to_threshold"]
+               "seconds_to_threshold", "steps_iqm", "steps_low", "steps_high"]
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, columns, extrasaction="ignore")
     writer.writeheader()
