@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+LINTED := src tests benchmarks notebooks/src notebooks/build.py notebooks/run.py
 
 .PHONY: demo test test-notebooks notebooks test-browser lint bench clean bytecode
 
@@ -29,8 +30,10 @@ demo: $(STAMP) bytecode
 	$(BIN)/ganghwa train dqn CartPole-v1 --preset tuned --out runs
 	$(BIN)/ganghwa eval last --episodes 20
 
-## make test: lint, type-check and run the test suite (all but the notebooks, which CI runs next)
-test: $(STAMP) bytecode lint
+## make test: lint, type-check and run the test suite (all but the notebooks and the browser,
+## which CI runs next); mypy is one of the suite's tests (tests/test_types.py), run beside them
+test: $(STAMP) bytecode
+	$(BIN)/ruff check $(LINTED)
 	$(BIN)/python -m pytest -q -m "not notebook and not browser"
 
 ## make test-notebooks: the 12 course notebooks, top to bottom in a Jupyter kernel, at the quick
@@ -52,7 +55,7 @@ test-browser: $(STAMP) bytecode
 	GANGHWA_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -q -n 0 tests/browser
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks notebooks/src notebooks/build.py notebooks/run.py
+	$(BIN)/ruff check $(LINTED)
 	$(BIN)/mypy src
 
 ## make bench: ganghwa vs Stable-Baselines3, side by side (long; not part of the test suite)
