@@ -10,15 +10,18 @@ LINTED := src tests benchmarks notebooks/src notebooks/build.py notebooks/run.py
 
 # uv installs the rest in parallel (10 s where pip takes about a minute) and keeps the torch
 # that pip has just installed, which satisfies the project's range; plain pip is the fallback.
-# Both write the bytecode at install time (uv only when asked): under PYTHONDONTWRITEBYTECODE=1
-# nothing else ever does, and every Python process would compile numpy, gymnasium and
-# matplotlib from source again, about 2 s of CPU each (the test suite starts hundreds).
+# The bytecode is written at install time: under PYTHONDONTWRITEBYTECODE=1 nothing else ever
+# does, and every Python process would compile numpy, gymnasium and matplotlib from source
+# again, about 2 s of CPU each (the test suite starts hundreds). uv compiles what it installs
+# when asked; torch and its dependencies (pip's, one file at a time) are compiled after, on
+# every core (less torch's one Python 3.12 test file, which 3.11 cannot compile).
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q torch==2.13.0
+	$(BIN)/python -m pip install -q --no-compile torch==2.13.0
 	$(BIN)/python -m pip install -q uv && $(BIN)/python -m uv pip install -q --compile-bytecode \
 	  --python $(BIN)/python -e ".[dev]" \
 	  || ($(BIN)/python -m pip install -q --upgrade pip && $(BIN)/python -m pip install -q -e ".[dev]")
+	$(BIN)/python -m compileall -q -j 0 -x py312_intrinsics $(VENV)/lib > /dev/null
 	touch $(STAMP)
 
 # ganghwa's own bytecode, for the same reason (an editable install: refreshed before each use).

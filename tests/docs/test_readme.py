@@ -34,7 +34,8 @@ The rules, the same for both READMEs:
     elites=1` (LunarLander's preset keeps 5 elites, which need a population of 6);
   - a `ganghwa sweep` line runs seeds 0-1 with `--steps 100`, and a `ganghwa tune` line one
     trial of one seed with `--steps 100` (its variants, grids and space as written);
-  - in python blocks, `.learn(N)` becomes `.learn(100)` and `steps=N` becomes `steps=100`.
+  - in python blocks, `.learn(N)` becomes `.learn(100)`, `steps=N` becomes `steps=100`, and
+    `seeds="..."` becomes `seeds="0-1"`, as on a `ganghwa sweep` line.
 
 `pytest -s` prints each command's wall and CPU time, slowest first. The two CarRacing lines
 cost most (gymnasium draws each frame in about 15 ms, four frames an agent step), then A3C,
@@ -66,6 +67,7 @@ READMES = ["README.md", "README.ko.md"]
 RUNNABLE = {"bash", "python"}
 LANGUAGES = RUNNABLE | {"text"}
 STEPS = "100"
+SWEEP_SEEDS = "0-1"
 EVAL_SETTINGS = {"final_eval_episodes": "1", "eval_episodes": "1", "eval_every": "0"}
 GA_SETTINGS = {"generations": "2", "population": "4", "elites": "1"}
 TIMEOUT_S = 600
@@ -75,6 +77,7 @@ FENCE = re.compile(r"^```(\S*)\s*$")
 FILE_HEADER = re.compile(r"#\s*([\w./-]+\.py)\b")
 LEARN = re.compile(r"\.learn\(\s*[\d_]+\s*\)")
 STEPS_KW = re.compile(r"\bsteps\s*=\s*[\d_]+")
+SEEDS_KW = re.compile(r"""\bseeds\s*=\s*(["'])[\d,\s-]+\1""")
 
 
 @dataclass(frozen=True)
@@ -162,7 +165,7 @@ def budget_bash(command: str) -> str:
 def budget_experiment(tokens: list[str], at: int) -> str:
     """`ganghwa sweep`: seeds 0-1, 100 steps a run; `ganghwa tune`: 1 trial of 1 seed, 100
     steps. The variants, grids and the rest stay as written."""
-    replace = ({"--seeds": "0-1", "--steps": STEPS} if tokens[at + 1] == "sweep" else
+    replace = ({"--seeds": SWEEP_SEEDS, "--steps": STEPS} if tokens[at + 1] == "sweep" else
                {"--trials": "1", "--seeds": "1", "--steps": STEPS})
     kept: list[str] = []
     i = at
@@ -177,7 +180,9 @@ def budget_experiment(tokens: list[str], at: int) -> str:
 
 
 def budget_python(code: str) -> str:
-    """A python block with the test's small budget: `.learn(100)`, `steps=100`."""
+    """A python block with the test's small budget: `.learn(100)`, `steps=100`, and (as a
+    `ganghwa sweep` line) `seeds="0-1"`."""
+    code = SEEDS_KW.sub(f'seeds="{SWEEP_SEEDS}"', code)
     return STEPS_KW.sub(f"steps={STEPS}", LEARN.sub(f".learn({STEPS})", code))
 
 
