@@ -418,6 +418,12 @@ class FrameReplayBuffer:
                    for name in self.FIELDS}}
 
     def load_state_dict(self, state: dict[str, object]) -> None:
+        written, frames = state["written"], state["frames"]
+        assert isinstance(written, torch.Tensor) and isinstance(frames, torch.Tensor)
+        if int(written.max()) > frames.shape[1] and frames.shape[1] != self.slots:
+            # a ring that wrapped keeps slot s at s mod its own size: another size scrambles it
+            raise ValueError(f"the frame buffer was saved with {frames.shape[1]} slots per env "
+                             f"and had wrapped; this buffer has {self.slots}")
         for name in self.FIELDS:
             tensor = state[name]
             target = getattr(self, name)

@@ -403,11 +403,12 @@ def _extended(name: str, preset: dict[str, Any], sections: tuple[str, ...],
     return base
 
 
-def preset_envs(name: str, algo: str | tuple[str, ...]) -> list[str]:
+def preset_envs(name: str, algo: str | tuple[str, ...], *, _chain: tuple[str, ...] = ()
+                ) -> list[str]:
     preset = load_preset(name)
     sections = (algo,) if isinstance(algo, str) else algo
-    base = _extended(name, preset, sections)
-    inherited = preset_envs(base, algo) if base is not None else []
+    base = _extended(name, preset, sections, _chain)
+    inherited = preset_envs(base, algo, _chain=(*_chain, name)) if base is not None else []
     return sorted({k for s in sections for k, v in preset.get(s, {}).items()
                    if isinstance(v, dict)} | set(inherited))
 

@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 import torch
 
 from ganghwa.buffers import ReplayBuffer
@@ -295,3 +296,17 @@ def test_frame_buffer_keys_of_complete_transitions_for_prioritized_replay():
         keyed = np.flatnonzero(priorities.tree.priorities(np.arange(buf.capacity)) > 0)
         assert _check_batch(buf.gather(keyed), expected) == set(expected)
         assert len(keyed) > before or n == 1  # n = 1: the newest were complete already
+
+
+def test_a_wrapped_frame_ring_refuses_a_buffer_of_another_size():
+    from ganghwa.buffers import FrameReplayBuffer
+
+    small = FrameReplayBuffer(20, (4, 2, 2))
+    for t in range(30):  # 30 slots written into 20: wrapped
+        _stack_add(small, None, t, action=t)
+    other = FrameReplayBuffer(40, (4, 2, 2))
+    with pytest.raises(ValueError, match="had wrapped"):
+        other.load_state_dict(small.state_dict())
+    same = FrameReplayBuffer(20, (4, 2, 2))
+    same.load_state_dict(small.state_dict())
+    assert len(same) == len(small)

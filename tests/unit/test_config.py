@@ -1,6 +1,14 @@
 import pytest
 
-from ganghwa.config import DQNConfig, apply, from_toml, parse_set, preset_values, to_toml
+from ganghwa.config import (
+    DQNConfig,
+    apply,
+    from_toml,
+    parse_set,
+    preset_envs,
+    preset_values,
+    to_toml,
+)
 from ganghwa.errors import GanghwaError
 
 
@@ -63,3 +71,6 @@ def test_a_preset_extends_another_for_the_algorithms_it_has_a_section_for(tmp_pa
     (tmp_path / "b.toml").write_text(f'extends = "{tmp_path / "a.toml"}"\n[dqn]\n')
     with pytest.raises(GanghwaError, match="never a loop"):
         preset_values(str(tmp_path / "a.toml"), "dqn", "CartPole-v1")
+    with pytest.raises(GanghwaError, match="never a loop"):
+        preset_envs(str(tmp_path / "a.toml"), "dqn")
+    assert "LunarLander-v3" in preset_envs("rainbow", "dqn") and preset_envs("rainbow", "ppo") == []
