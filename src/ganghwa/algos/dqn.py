@@ -382,7 +382,7 @@ class DQN(Agent):
         buffer = self.replay_buffer
         if isinstance(buffer, FrameReplayBuffer):  # it keys the transitions it completes
             fresh, stale = buffer.add(obs, actions, rewards, next_obs, terminated, ends)
-            if self.priorities is not None:  # stale first: a slot can be both in one add
+            if self.priorities is not None:  # overwritten stacks drop out, new ones come in
                 self.priorities.removed(np.asarray(stale, dtype=np.int64))
                 self.priorities.added(np.asarray(fresh, dtype=np.int64))
             return
