@@ -61,7 +61,9 @@ def main() -> None:
     for variant, settings in variants:
         command += ["--variant", f"{variant}:{settings.strip()}"]
     print(" ".join(command), flush=True)
-    subprocess.run(command, check=True)
+    swept = subprocess.run(command)
+    if swept.returncode:  # stopped (it has said how to finish) or failed: its own exit code
+        sys.exit(swept.returncode)
     print(f"sweep: {time.perf_counter() - started:.0f} s", flush=True)
     subprocess.run([ganghwa, "compare", str(folder)], check=True)
     with (folder / "compare.csv").open() as f:
