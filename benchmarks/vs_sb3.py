@@ -9,6 +9,7 @@ seed+100000..., "solved" means a mean >= the threshold.
     python benchmarks/vs_sb3.py --env CartPole-v1 --seeds 5             # solve race
     python benchmarks/vs_sb3.py --env CartPole-v1 --mode raw --steps 20000  # steps/s
     python benchmarks/vs_sb3.py --env LunarLander-v3 --seeds 5 --libs ganghwa
+    python benchmarks/vs_sb3.py --env LunarLander-v3 --seeds 10 --steps 100000 --set n_step=3
     python benchmarks/vs_sb3.py --algo a2c --seeds 5                  # A2C time to solve
     python benchmarks/vs_sb3.py --algo ppo --seeds 5                  # PPO time to solve
 
@@ -111,9 +112,10 @@ def run_sb3_pg(algo: str, env_id: str, seed: int, steps: int | None) -> dict[str
     return _finish("sb3", env_id, seed, model.num_timesteps, seconds, policy)
 
 
-def run_ganghwa(env_id: str, seed: int, mode: str, steps: int | None) -> dict[str, Any]:
+def run_ganghwa(env_id: str, seed: int, mode: str, steps: int | None,
+                overrides: tuple[str, ...] = (), preset: str = "tuned") -> dict[str, Any]:
     from ganghwa import DQN, DQNConfig
-    from ganghwa.config import apply, preset_values
+    from ganghwa.config import apply, parse_set, preset_values
 
     if mode == "raw":
         hp = dict(total_steps=steps, hidden=(256, 256), lr=RAW["learning_rate"],
@@ -124,10 +126,12 @@ def run_ganghwa(env_id: str, seed: int, mode: str, steps: int | None) -> dict[st
                   double=False, eval_every=0, max_grad_norm=10.0)
         cfg = apply(DQNConfig(), {**hp, "seed": seed, "env_id": env_id})
     else:
-        values, _ = preset_values("tuned", "dqn", env_id)
+        values, _ = preset_values(preset, "dqn", env_id)
         cfg = apply(DQNConfig(), {**values, "seed": seed, "env_id": env_id})
         if steps:
             cfg = apply(cfg, {"total_steps": steps})
+        cfg = apply(cfg, parse_set(list(overrides)))  # ganghwa's side only (--set)
+        cfg.validate()
     model = DQN(env_id, config=cfg)
     start = time.perf_counter()  # learn() only, as for SB3 below (and as SB3's fps counts)
     model.learn(cfg.total_steps)
@@ -168,11 +172,14 @@ def _finish(lib: str, env_id: str, seed: int, steps: int, seconds: float, policy
             "solved": result.mean >= THRESHOLD.get(env_id, float("inf"))}
 
 
-def _job(args: tuple[str, str, str, int, str, int | None]) -> dict[str, Any]:
-    algo, lib, env_id, seed, mode, steps = args
+def _job(args: tuple[str, str, str, int, str, int | None, tuple[str, ...], str]
+         ) -> dict[str, Any]:
+    algo, lib, env_id, seed, mode, steps, overrides, preset = args
     if algo != "dqn":
         return (run_ganghwa_pg if lib == "ganghwa" else run_sb3_pg)(algo, env_id, seed, steps)
-    return (run_ganghwa if lib == "ganghwa" else run_sb3)(env_id, seed, mode, steps)
+    if lib == "ganghwa":
+        return run_ganghwa(env_id, seed, mode, steps, overrides, preset)
+    return run_sb3(env_id, seed, mode, steps)
 
 
 def main() -> None:
@@ -185,10 +192,24 @@ def main() -> None:
     parser.add_argument("--steps", type=int, help="override the step budget")
     parser.add_argument("--libs", default="ganghwa,sb3")
     parser.add_argument("--out", default="bench-out")
+    parser.add_argument("--preset", default="tuned", help="ganghwa's DQN preset (solve mode)")
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="ganghwa's DQN settings over the preset (solve mode; SB3 keeps "
+                             "RL-Zoo's)")
     args = parser.parse_args()
+    if (args.set or args.preset != "tuned") and (args.algo != "dqn" or args.mode != "solve"):
+        parser.error("--set and --preset apply to the DQN solve race only")
+    if args.set or args.preset != "tuned":  # one line now, not a traceback from a worker
+        from ganghwa.config import DQNConfig, apply, parse_set, preset_values
+        from ganghwa.errors import GanghwaError
+        try:
+            values, _ = preset_values(args.preset, "dqn", args.env)
+            apply(apply(DQNConfig(), values), parse_set(args.set)).validate()
+        except GanghwaError as e:
+            parser.error(str(e))
     libs = args.libs.split(",")
-    jobs = [(args.algo, lib, args.env, seed, args.mode, args.steps)
-            for seed in range(args.seeds) for lib in libs]
+    jobs = [(args.algo, lib, args.env, seed, args.mode, args.steps, tuple(args.set),
+             args.preset) for seed in range(args.seeds) for lib in libs]
     out = Path(args.out)
     out.mkdir(exist_ok=True)
     log = out / f"{args.algo}-{args.env}-{args.mode}-{time.strftime('%Y%m%d-%H%M%S')}.jsonl"
