@@ -737,6 +737,9 @@ class ActorCriticFields:
     vf_coef: float = hp(0.5, "weight of the value loss")
     ent_coef: float = hp(0.0, "entropy bonus weight")
     normalize: bool = hp(False, "scale each minibatch's advantages to mean 0, std 1")
+    normalize_obs: bool = hp(False, "scale observations by their running mean and std, clipped "
+                             "to ±10 (SB3's VecNormalize); the statistics are in the network "
+                             "and its checkpoints")
     max_grad_norm: float | None = hp(0.5, "clip the gradient norm to this; none = off", gt=0)
     n_epochs: int = hp(1, "passes over each rollout", ge=1)
     batch_size: int = hp(0, "minibatch size; 0 = the whole rollout", ge=0)
@@ -810,6 +813,9 @@ class A3CConfig(ActorCriticFields, BaseConfig):
         if self.n_epochs != 1 or self.batch_size or self.clip_range is not None:
             raise GanghwaError("A3C takes one gradient per rollout: leave n_epochs, batch_size "
                                "and clip_range at their defaults (PPO has them)")
+        if self.normalize_obs:
+            raise GanghwaError("normalize_obs=true is for A2C and PPO: A3C's workers would each "
+                               "keep their own statistics; leave it false")
 
 
 @dataclass

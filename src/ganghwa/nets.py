@@ -261,30 +261,90 @@ def sample_actions(actor: nn.Module, obs: np.ndarray,
     return torch.multinomial(probs, 1, generator=generator).squeeze(1).numpy()
 
 
+class ObsNorm(nn.Module):
+    """Observations scaled by their running mean and standard deviation, clipped to ±clip:
+    Stable-Baselines3's VecNormalize (ε 1e-8, clip 10), as a layer in front of the network.
+
+    Written here rather than taken from gymnasium's NormalizeObservation wrapper because the
+    statistics must travel with the weights: as buffers they are in every state_dict (so a
+    weights_only checkpoint restores them), and every user of the network (evaluate, record,
+    play, predict) sees observations scaled the same way without wrapping its own env. They
+    change only through `update`, never in forward, so evaluation leaves them as they are.
+    """
+
+    mean: torch.Tensor
+    var: torch.Tensor
+    count: torch.Tensor
+
+    def __init__(self, dim: int, clip: float = 10.0, eps: float = 1e-8):
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(dim, dtype=torch.float64))
+        self.register_buffer("var", torch.ones(dim, dtype=torch.float64))
+        self.register_buffer("count", torch.tensor(1e-4, dtype=torch.float64))  # gymnasium's
+        self.clip, self.eps = clip, eps
+        self._scale()
+
+    def _scale(self) -> None:
+        """float32 copies for forward, so no step recomputes them from the float64 sums."""
+        self._shift = self.mean.float()
+        self._inv_std = (self.var + self.eps).rsqrt().float()
+
+    @torch.no_grad()
+    def update(self, batch: np.ndarray) -> None:
+        """Merge a batch of observations (rows) into the running moments (Chan et al.)."""
+        x = torch.as_tensor(np.asarray(batch), dtype=torch.float64).reshape(-1, len(self.mean))
+        n = float(len(x))
+        mean, var = x.mean(0), x.var(0, unbiased=False)
+        total = self.count + n
+        delta = mean - self.mean
+        self.var.copy_((self.var * self.count + var * n + delta**2 * self.count * n / total)
+                       / total)
+        self.mean.add_(delta * n / total)
+        self.count.copy_(total)
+        self._scale()
+
+    def _load_from_state_dict(self, *args: Any, **kwargs: Any) -> None:
+        super()._load_from_state_dict(*args, **kwargs)
+        self._scale()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return ((x - self._shift) * self._inv_std).clamp(-self.clip, self.clip)
+
+
 class ActorCritic(nn.Module):
     """Separate policy and value MLPs, as Stable-Baselines3's on-policy defaults (64-64 tanh).
 
     Orthogonal init with a small last-layer gain for the policy (0.01), so the first policy is
-    close to uniform, and gain 1 for the value head (Andrychowicz et al. 2021).
+    close to uniform, and gain 1 for the value head (Andrychowicz et al. 2021). With
+    `normalize_obs`, one ObsNorm feeds both MLPs (actor and critic are then Sequential(norm,
+    MLP), so anything that calls `actor` directly sees scaled observations too).
     """
 
     def __init__(self, obs_dim: int, n_actions: int, hidden: tuple[int, ...] = (64, 64),
-                 activation: str = "tanh"):
+                 activation: str = "tanh", normalize_obs: bool = False):
         super().__init__()
-        self.actor = mlp(obs_dim, hidden, n_actions, activation)
-        self.critic = mlp(obs_dim, hidden, 1, activation)
-        init_weights(self, "orthogonal")
-        last_actor, last_critic = self.actor[-1], self.critic[-1]
+        actor = mlp(obs_dim, hidden, n_actions, activation)
+        critic = mlp(obs_dim, hidden, 1, activation)
+        init_weights(actor, "orthogonal")
+        init_weights(critic, "orthogonal")
+        last_actor, last_critic = actor[-1], critic[-1]
         assert isinstance(last_actor, nn.Linear) and isinstance(last_critic, nn.Linear)
         nn.init.orthogonal_(last_actor.weight, 0.01)
         nn.init.orthogonal_(last_critic.weight, 1.0)
+        self.obs_norm = ObsNorm(obs_dim) if normalize_obs else None
+        if self.obs_norm is None:
+            self.actor, self.critic = actor, critic
+        else:
+            self.actor = nn.Sequential(self.obs_norm, actor)
+            self.critic = nn.Sequential(self.obs_norm, critic)
         self.obs_dim = obs_dim
 
     @classmethod
     def for_spaces(cls, obs_space: Any, action_space: Any, hidden: tuple[int, ...],
-                   activation: str) -> ActorCritic:
+                   activation: str, normalize_obs: bool = False) -> ActorCritic:
         """The network for a (flattened) Box observation and Discrete actions."""
-        return cls(int(np.prod(obs_space.shape)), int(action_space.n), hidden, activation)
+        return cls(int(np.prod(obs_space.shape)), int(action_space.n), hidden, activation,
+                   normalize_obs)
 
     def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(action logits, state values)."""

@@ -108,3 +108,55 @@ def test_lin_schedules_read_as_rl_zoo_writes_them():
     cfg = apply(PPOConfig(), {"lr": "lin_0.001", "clip_range": "lin_0.2"})
     assert (cfg.lr, cfg.lr_schedule, cfg.clip_range, cfg.clip_range_schedule) == \
         (0.001, "linear", 0.2, "linear")
+
+
+def test_obs_norm_moments_are_those_of_every_observation_seen():
+    from ganghwa.nets import ObsNorm
+
+    norm = ObsNorm(2)
+    first = np.array([[1.0, 10.0], [3.0, 10.0]])
+    second = np.array([[5.0, 20.0], [7.0, 20.0], [9.0, 20.0], [11.0, 20.0]])
+    norm.update(first)
+    norm.update(second)
+    # all six rows: column 0 is 1, 3, ..., 11 (mean 6, variance 35/3); column 1 has mean 50/3
+    # and variance (2 (20/3)² + 4 (10/3)²) / 6 = 200/9. The prior (count 1e-4 at mean 0) adds
+    # about 1e-4 (50/3)² / 6 ≈ 0.005 to the second variance.
+    assert norm.mean.tolist() == pytest.approx([6.0, 50 / 3], rel=1e-4)
+    assert norm.var.tolist() == pytest.approx([35 / 3, 200 / 9], rel=5e-4)
+    scaled = norm(torch.tensor([[6.0 + math.sqrt(35 / 3), 50 / 3]]))
+    assert scaled.tolist()[0] == pytest.approx([1.0, 0.0], abs=1e-4)
+    assert norm(torch.tensor([[1e6, -1e6]])).tolist() == [[10.0, -10.0]]  # clipped at ±10
+
+
+def test_normalize_obs_stats_learn_from_rollouts_persist_and_stay_fixed_in_evaluation(tmp_path):
+    from ganghwa import PPO
+    from ganghwa.evaluation import evaluate
+
+    agent = PPO("CartPole-v1", normalize_obs=True, num_envs=2, n_steps=16, batch_size=16,
+                n_epochs=1, seed=0)
+    norm = agent.net.obs_norm
+    assert norm is not None and norm.count.item() == pytest.approx(1e-4)
+    agent.learn(64)  # two rollouts of 2 envs × 16 steps
+    assert norm.count.item() == pytest.approx(64, abs=1e-3)
+    seen = agent._obs.reshape(-1, 4)  # the last rollout: its mean moved the statistics
+    assert not np.allclose(norm.mean.numpy(), 0.0) and np.all(np.abs(seen).max(0) < 5)
+    before = norm.mean.clone()
+    evaluate(agent.policy, "CartPole-v1", 2, 0)
+    assert torch.equal(norm.mean, before)
+    agent.save(tmp_path / "ppo.pt")
+    loaded = PPO.load(tmp_path / "ppo.pt")
+    assert loaded.net.obs_norm is not None
+    assert torch.equal(loaded.net.obs_norm.mean, before)
+    obs = np.array([[0.1, -0.2, 0.05, 0.3]], dtype=np.float32)
+    assert np.array_equal(loaded.policy(obs), agent.policy(obs))
+    with torch.no_grad():  # the scaled input reaches the policy: it differs from the raw one
+        raw = agent.net.actor[1](torch.as_tensor(obs))
+        assert not torch.allclose(agent.net.actor(torch.as_tensor(obs)), raw)
+
+
+def test_a3c_refuses_normalize_obs_with_the_fix():
+    from ganghwa.config import A3CConfig, apply
+    from ganghwa.errors import GanghwaError
+
+    with pytest.raises(GanghwaError, match="normalize_obs=true is for A2C and PPO"):
+        apply(A3CConfig(), {"normalize_obs": True}).validate()

@@ -68,7 +68,8 @@ class A2C(Agent):
         """`env`, `preset=` and the settings refine `config` (or the defaults)."""
         obs_space, action_space = start(self, self.config_class, env, config, settings)
         cfg = self.config
-        self.net = ActorCritic.for_spaces(obs_space, action_space, cfg.hidden, cfg.activation)
+        self.net = ActorCritic.for_spaces(obs_space, action_space, cfg.hidden, cfg.activation,
+                                          cfg.normalize_obs)
         self.action_start = int(action_space.start)  # type: ignore[attr-defined]
         set_threads(cfg.threads)
         self.optimizer: torch.optim.Optimizer = (
@@ -193,6 +194,8 @@ class A2C(Agent):
                 for key, value in parts.items():
                     sums[key] = sums[key] + value if key in sums else value
                 count += 1
+        if self.net.obs_norm is not None:  # after the epochs: the rollout's π_old and V used
+            self.net.obs_norm.update(self._obs)  # the statistics its loss uses (ρ = 1 at first)
         self.updates += 1
         return {key: float(value) / count for key, value in sums.items()}
 
