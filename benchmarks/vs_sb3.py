@@ -188,6 +188,8 @@ def main() -> None:
     parser.add_argument("--algo", choices=("dqn", *PG_BUDGET), default="dqn")
     parser.add_argument("--env", default="CartPole-v1")
     parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--first-seed", type=int, default=0,
+                        help="the first seed (to go on with a stopped race)")
     parser.add_argument("--mode", choices=("solve", "raw"), default="solve")
     parser.add_argument("--steps", type=int, help="override the step budget")
     parser.add_argument("--libs", default="ganghwa,sb3")
@@ -196,7 +198,14 @@ def main() -> None:
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
                         help="ganghwa's DQN settings over the preset (solve mode; SB3 keeps "
                              "RL-Zoo's)")
+    parser.add_argument("--summarize", nargs="+", metavar="LOG",
+                        help="print the table of these .jsonl logs (one race stopped and "
+                             "continued with --first-seed) instead of running")
     args = parser.parse_args()
+    if args.summarize:
+        summarize([json.loads(line) for log in args.summarize
+                   for line in Path(log).read_text().splitlines() if line.strip()])
+        return
     if (args.set or args.preset != "tuned") and (args.algo != "dqn" or args.mode != "solve"):
         parser.error("--set and --preset apply to the DQN solve race only")
     if args.set or args.preset != "tuned":  # one line now, not a traceback from a worker
@@ -209,7 +218,8 @@ def main() -> None:
             parser.error(str(e))
     libs = args.libs.split(",")
     jobs = [(args.algo, lib, args.env, seed, args.mode, args.steps, tuple(args.set),
-             args.preset) for seed in range(args.seeds) for lib in libs]
+             args.preset) for seed in range(args.first_seed, args.first_seed + args.seeds)
+            for lib in libs]
     out = Path(args.out)
     out.mkdir(exist_ok=True)
     log = out / f"{args.algo}-{args.env}-{args.mode}-{time.strftime('%Y%m%d-%H%M%S')}.jsonl"
@@ -223,6 +233,13 @@ def main() -> None:
         with log.open("a") as f:
             f.write(json.dumps(result) + "\n")
     print(f"\n{args.algo} on {args.env}, mode {args.mode}, {args.seeds} seeds (raw lines: {log})")
+    summarize(results)
+
+
+def summarize(results: list[dict[str, Any]]) -> None:
+    """The table and the wall-time ratio with its CI, from result lines (this run's, or the
+    logs given to --summarize)."""
+    libs = list(dict.fromkeys(r["lib"] for r in results))
     print("| library | seeds solved | median wall time (s) | median env steps/s | eval means |")
     print("|---|---|---|---|---|")
     medians = {}
