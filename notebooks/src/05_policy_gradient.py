@@ -135,13 +135,13 @@ a3c.show()
 # %% [markdown] lang="en"
 # ## What to try
 #
-# - PPO on LunarLander: `ganghwa.train("ppo", "LunarLander-v3")` (1M steps, about 10 minutes).
+# - PPO on LunarLander: `ganghwa.train("ppo", "LunarLander-v3")` (500k steps, 10 epochs a rollout).
 # - GAE's λ: `variants=["lam0.8:gae_lambda=0.8", "lam0.95:gae_lambda=0.95"]` in a PPO sweep.
 # - `ganghwa report experiments/pg-ppo experiments/pg-a2c --out pg.html`: the lab report.
 
 # %% [markdown] lang="ko"
 # ## 더 해 볼 것
 #
-# - LunarLander의 PPO: `ganghwa.train("ppo", "LunarLander-v3")`(100만 스텝, 약 10분).
+# - LunarLander의 PPO: `ganghwa.train("ppo", "LunarLander-v3")`(50만 스텝, 롤아웃마다 10 에포크).
 # - GAE의 λ: PPO 스윕에 `variants=["lam0.8:gae_lambda=0.8", "lam0.95:gae_lambda=0.95"]`.
 # - `ganghwa report experiments/pg-ppo experiments/pg-a2c --out pg.html`: 실험 보고서.
