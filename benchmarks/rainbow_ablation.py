@@ -1,6 +1,6 @@
 """Rainbow's parts, one at a time, over 10 seeds: `ganghwa sweep` then `ganghwa compare`.
 
-Seven variants of the one DQN on the tuned preset (Double DQN): plain, +PER, +n-step (3),
+Seven variants of the one DQN on the tuned preset (Double DQN, 1-step): plain, +PER, +n-step (3),
 +C51, +noisy, +dueling, and all of them (the rainbow preset). Every run gets the same budget
 (--steps) and evaluation schedule, so "steps to solve" means the same thing in each row: the
 first periodic evaluation at or above the threshold (the env's reward_threshold), a seed that
@@ -24,13 +24,15 @@ from pathlib import Path
 
 # C51's support for each env: CartPole's discounted returns lie in [0, 100] at γ = 0.99.
 SUPPORT = {"CartPole-v1": "v_min=0 v_max=100", "LunarLander-v3": "v_min=-200 v_max=200"}
+# Each row is one part over plain Double DQN, so every row but n-step sets n_step=1: the tuned
+# preset itself uses 3-step returns where they paid (LunarLander).
 VARIANTS = [
-    ("double", ""),
-    ("per", "prioritized=true"),
+    ("double", "n_step=1"),
+    ("per", "n_step=1 prioritized=true"),
     ("nstep", "n_step=3"),
-    ("c51", "distributional=true {support}"),
-    ("noisy", "noisy=true"),
-    ("dueling", "dueling=true"),
+    ("c51", "n_step=1 distributional=true {support}"),
+    ("noisy", "n_step=1 noisy=true"),
+    ("dueling", "n_step=1 dueling=true"),
 ]
 
 
@@ -44,6 +46,7 @@ def main() -> None:
     parser.add_argument("--seeds", default="0-9")
     parser.add_argument("--only", nargs="*", help="variant names (default: all)")
     parser.add_argument("--out", default="experiments/ablation")
+    parser.add_argument("--workers", type=int, default=2, help="runs at once (default: 2)")
     args = parser.parse_args()
     support = SUPPORT.get(args.env, "")
     common = f" eval_every={args.eval_every}" if args.eval_every else ""
@@ -57,7 +60,7 @@ def main() -> None:
     folder = Path(args.out) / name
     started = time.perf_counter()
     command = [ganghwa, "sweep", "dqn", args.env, "--seeds", args.seeds, "--steps",
-               str(args.steps), "--workers", "2", "--name", name, "--out", args.out]
+               str(args.steps), "--workers", str(args.workers), "--name", name, "--out", args.out]
     for variant, settings in variants:
         command += ["--variant", f"{variant}:{settings.strip()}"]
     print(" ".join(command), flush=True)

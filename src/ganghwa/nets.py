@@ -285,14 +285,24 @@ class ObsNorm(nn.Module):
         self._scale()
 
     def _scale(self) -> None:
-        """float32 copies for forward, so no step recomputes them from the float64 sums."""
+        """float32 copies for forward, so no step recomputes them from the float64 sums. They
+        are plain attributes, not buffers, so everything that replaces the buffers (update,
+        load_state_dict, and `_apply` behind .to(), .cuda() and share_memory()) remakes them."""
         self._shift = self.mean.float()
         self._inv_std = (self.var + self.eps).rsqrt().float()
+
+    def _apply(self, fn: Any, *args: Any, **kwargs: Any) -> ObsNorm:
+        super()._apply(fn, *args, **kwargs)
+        self._scale()
+        return self
 
     @torch.no_grad()
     def update(self, batch: np.ndarray) -> None:
         """Merge a batch of observations (rows) into the running moments (Chan et al.)."""
         x = torch.as_tensor(np.asarray(batch), dtype=torch.float64).reshape(-1, len(self.mean))
+        if not bool(torch.isfinite(x).all()):  # one NaN would poison the moments for good
+            raise ValueError("ObsNorm.update got an observation with NaN or inf; fix the env "
+                             "(gymnasium's check_env finds many such faults)")
         n = float(len(x))
         mean, var = x.mean(0), x.var(0, unbiased=False)
         total = self.count + n
