@@ -128,6 +128,23 @@ def test_obs_norm_moments_are_those_of_every_observation_seen():
     assert norm(torch.tensor([[1e6, -1e6]])).tolist() == [[10.0, -10.0]]  # clipped at ±10
 
 
+def test_obs_norm_scales_by_its_moments_after_to_and_share_memory_and_refuses_nan():
+    from ganghwa.nets import ObsNorm
+
+    norm = ObsNorm(1)
+    norm.update(np.array([[2.0], [4.0]]))  # mean 3, variance 1 (the prior is negligible)
+    # Buffers changed behind update's back; .to() and share_memory() (which .cuda() and A3C's
+    # sharing go through) must scale by what the buffers then hold: (5 - 1) / 4 = 1.
+    norm.mean.fill_(1.0)
+    norm.var.fill_(16.0)
+    assert norm.to(torch.float64)(torch.tensor([[5.0]])).item() == pytest.approx(1.0)
+    norm.mean.fill_(3.0)
+    assert norm.share_memory()(torch.tensor([[5.0]])).item() == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="NaN or inf"):
+        norm.update(np.array([[1.0], [float("nan")]]))
+    assert norm.mean.item() == pytest.approx(3.0)  # the bad batch left the moments alone
+
+
 def test_normalize_obs_stats_learn_from_rollouts_persist_and_stay_fixed_in_evaluation(tmp_path):
     from ganghwa import PPO
     from ganghwa.evaluation import evaluate
